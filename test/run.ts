@@ -1,0 +1,112 @@
+/**
+ * Test runner: runs every `test/**\/*.test.ts` file as its own uvu process
+ * (through tsx), streams its output, and ends with one line `N passed, N failed`.
+ *
+ * A file counts as failed when it exits non-zero, prints no uvu summary (uvu
+ * exits 0 and reports nothing when a `before()` hook throws), or runs no test.
+ * The run exits non-zero on any failure or when no test ran at all.
+ *
+ *   npm test                      all files
+ *   npm test -- token cosmos      files whose path contains "token" or "cosmos"
+ *   TEST_CONCURRENCY=2 npm test   files in parallel (default 1)
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(fileURLToPath(import.meta.url), '..', '..');
+const testDir = join(root, 'test');
+
+/** Result of one test file. */
+interface FileResult {
+  file: string;
+  passed: number;
+  failed: number;
+  skipped: number;
+  problem?: string;
+}
+
+function listTests(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) out.push(...listTests(full));
+    else if (name.endsWith('.test.ts')) out.push(full);
+  }
+  return out;
+}
+
+// uvu prints "  Total:     3", "  Passed:    3", "  Skipped:   0" (with ANSI colours unless piped).
+function parseSummary(output: string): { total: number; passed: number; skipped: number } | undefined {
+  const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
+  const total = /^\s*Total:\s+(\d+)/m.exec(plain);
+  const passed = /^\s*Passed:\s+(\d+)/m.exec(plain);
+  const skipped = /^\s*Skipped:\s+(\d+)/m.exec(plain);
+  if (!total || !passed) return undefined;
+  return { total: Number(total[1]), passed: Number(passed[1]), skipped: skipped ? Number(skipped[1]) : 0 };
+}
+
+function runFile(file: string, timeoutMs: number): Promise<FileResult> {
+  const rel = relative(root, file);
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', file], {
+      cwd: root,
+      env: { ...process.env, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const collect = (chunk: Buffer, sink: NodeJS.WriteStream) => {
+      output += chunk.toString();
+      sink.write(chunk);
+    };
+    child.stdout.on('data', (c: Buffer) => collect(c, process.stdout));
+    child.stderr.on('data', (c: Buffer) => collect(c, process.stderr));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const summary = parseSummary(output);
+      const result: FileResult = { file: rel, passed: 0, failed: 0, skipped: 0 };
+      if (summary) {
+        result.passed = summary.passed;
+        result.skipped = summary.skipped;
+        result.failed = summary.total - summary.passed - summary.skipped;
+      }
+      if (signal) result.problem = `killed by ${signal}${signal === 'SIGKILL' ? ` after ${timeoutMs} ms` : ''}`;
+      else if (code !== 0) result.problem = `exited with code ${code}`;
+      else if (!summary) result.problem = 'printed no uvu summary (a hook threw, or the file never called .run())';
+      else if (summary.total === 0) result.problem = 'ran no test';
+      if (result.problem && result.failed === 0) result.failed = 1;
+      done(result);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const filters = process.argv.slice(2);
+  const files = listTests(testDir).filter((f) => filters.length === 0 || filters.some((x) => relative(root, f).includes(x)));
+  const concurrency = Math.max(1, Number(process.env.TEST_CONCURRENCY ?? 1));
+  const timeoutMs = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 300_000);
+  const results: FileResult[] = [];
+  const queue = [...files];
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let file = queue.shift(); file; file = queue.shift()) {
+        process.stdout.write(`\n▶ ${relative(root, file)}\n`);
+        results.push(await runFile(file, timeoutMs));
+      }
+    }),
+  );
+  const passed = results.reduce((n, r) => n + r.passed, 0);
+  const failed = results.reduce((n, r) => n + r.failed, 0);
+  const skipped = results.reduce((n, r) => n + r.skipped, 0);
+  process.stdout.write('\n');
+  for (const r of results.filter((x) => x.failed > 0)) {
+    process.stdout.write(`FAILED ${r.file}: ${r.problem ?? `${r.failed} failing test(s)`}\n`);
+  }
+  if (files.length === 0) process.stdout.write('no test files matched\n');
+  process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+  process.exitCode = failed > 0 || passed === 0 ? 1 : 0;
+}
+
+await main();
