@@ -1,0 +1,56 @@
+/** IdentityCredentialFactory over `@azure/identity`: certificate or client-secret credentials for managed identities. */
+import { ClientCertificateCredential, ClientSecretCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/core-auth';
+import { trustCa } from '../../common/azure-tls.ts';
+import type { ManagedIdentity } from '../domain/account.ts';
+import { RoutingError } from '../domain/errors.ts';
+import type { IdentityCredentialFactory, IdentitySecret } from '../domain/ports.ts';
+
+/** Where Entra ID is. */
+export interface EntraOptions {
+  /** Authority host, e.g. https://login.microsoftonline.com (or the local stand-in). */
+  authorityHost: string;
+  /** Private CA to trust (local stand-in). */
+  caPem?: string;
+}
+
+/** Options shared by every credential the mesh builds for Entra ID. */
+export function entraCredentialOptions(options: EntraOptions) {
+  return {
+    authorityHost: options.authorityHost,
+    // Instance discovery asks login.microsoftonline.com about the authority; a sovereign or local authority is known already.
+    disableInstanceDiscovery: true,
+    additionalPolicies: trustCa(options.caPem),
+    // One retry layer: the routing server's callers back off; here a short retry for transient faults only.
+    retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2_000 },
+  };
+}
+
+/** Chooses the credential kind from the identity's setting or the secret's content type. */
+export function credentialKindOf(identity: ManagedIdentity, secret: IdentitySecret): 'certificate' | 'client-secret' {
+  if (identity.credentialKind !== 'unspecified') return identity.credentialKind;
+  const type = (secret.contentType ?? '').toLowerCase();
+  if (type === 'application/x-pkcs12') {
+    throw new RoutingError('credential-unavailable', `Key Vault secret '${identity.secretName}' is PKCS#12; store the certificate as PEM (application/x-pem-file)`);
+  }
+  if (type === 'application/x-pem-file' || secret.value.includes('-----BEGIN')) return 'certificate';
+  return 'client-secret';
+}
+
+/** See the module comment. */
+export class EntraCredentialFactory implements IdentityCredentialFactory {
+  /** Uses `options` for every credential. */
+  constructor(private readonly options: EntraOptions) {}
+
+  /** A certificate or client-secret credential for `identity`. */
+  create(identity: ManagedIdentity, secret: IdentitySecret): TokenCredential {
+    const common = entraCredentialOptions(this.options);
+    if (credentialKindOf(identity, secret) === 'certificate') {
+      if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(secret.value) || !secret.value.includes('-----BEGIN CERTIFICATE-----')) {
+        throw new RoutingError('credential-unavailable', `Key Vault secret '${identity.secretName}' must hold a PEM certificate and its private key`);
+      }
+      return new ClientCertificateCredential(identity.tenantId, identity.clientId, { certificate: secret.value }, { ...common, sendCertificateChain: false });
+    }
+    return new ClientSecretCredential(identity.tenantId, identity.clientId, secret.value, common);
+  }
+}

@@ -1,0 +1,99 @@
+/** Composition root of the routing server: config → adapters → domain → gRPC server. */
+import { ClientCertificateCredential, ClientSecretCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/core-auth';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { createEntraTokenVerifier } from '../common/auth/entra-token-verifier.ts';
+import { createCosmosClient, ensureContainer } from '../common/cosmos.ts';
+import { createLogger } from '../common/logging.ts';
+import { CosmosAccountRegistry, REGISTRY_PARTITION_KEY } from './adapters/cosmos-registry.ts';
+import { CosmosRefreshTokenStore, REFRESH_TOKEN_PARTITION_KEY } from './adapters/cosmos-refresh-tokens.ts';
+import { EntraCredentialFactory, entraCredentialOptions } from './adapters/entra-credentials.ts';
+import { KeyVaultIdentitySecretStore } from './adapters/keyvault-secrets.ts';
+import type { RoutingConfig } from './config.ts';
+import { AccountAdmin } from './domain/account-admin.ts';
+import { AccountCache } from './domain/account-cache.ts';
+import { RefreshTokenManager } from './domain/refresh-tokens.ts';
+import { ManagedIdentityResourceTokenProvider } from './domain/token-provider.ts';
+import { TokenUseCases } from './domain/token-service.ts';
+import { entraAdminGuard } from './transport/admin-guard.ts';
+import { buildRoutingServer } from './transport/server.ts';
+
+/** A running routing server. */
+export interface RunningRoutingServer {
+  /** Bound port. */
+  port: number;
+  /** host:port to dial. */
+  address: string;
+  /** The token provider (cache counters for tests and metrics). */
+  provider: ManagedIdentityResourceTokenProvider;
+  /** Graceful stop: drain calls in flight, then close. */
+  stop(): Promise<void>;
+}
+
+function serverCredential(config: RoutingConfig, caPem: string | undefined): TokenCredential {
+  const { tenantId, clientId, clientSecret, certificateFile } = config.serverIdentity;
+  const options = entraCredentialOptions({ authorityHost: config.entra.authorityHost!, caPem });
+  if (certificateFile) return new ClientCertificateCredential(tenantId!, clientId!, { certificate: readFileSync(certificateFile, 'utf8') }, options);
+  return new ClientSecretCredential(tenantId!, clientId!, clientSecret!, options);
+}
+
+/** Starts the routing server described by `config`. */
+export async function startRoutingServer(config: RoutingConfig, logger: Logger = createLogger('routing-server', config.logLevel)): Promise<RunningRoutingServer> {
+  const caPem = config.trust.caFile ? readFileSync(config.trust.caFile, 'utf8') : undefined;
+  const cosmos = createCosmosClient({ endpoint: config.cosmos.endpoint!, key: config.cosmos.key ?? undefined, aadCredentials: config.cosmos.key ? undefined : serverCredential(config, caPem), caPem });
+  const [accountsContainer, refreshContainer] = await Promise.all([
+    ensureContainer(cosmos, config.cosmos.database!, config.cosmos.accountsContainer!, REGISTRY_PARTITION_KEY),
+    ensureContainer(cosmos, config.cosmos.database!, config.cosmos.refreshTokensContainer!, REFRESH_TOKEN_PARTITION_KEY),
+  ]);
+  const registry = new CosmosAccountRegistry(accountsContainer);
+  const secrets = new KeyVaultIdentitySecretStore({ vaultUrl: config.keyVault.url!, credential: serverCredential(config, caPem), caPem });
+  const provider = new ManagedIdentityResourceTokenProvider(secrets, new EntraCredentialFactory({ authorityHost: config.entra.authorityHost!, caPem }), {
+    maxTokens: config.cache.maxTokens,
+    credentialTtlMs: config.cache.credentialSeconds * 1000,
+    onBackgroundError: (key, err) => logger.warn({ account: key.split('\n')[0], reason: (err as Error).message }, 'background token refresh failed'),
+  });
+  const accountCache = new AccountCache(registry, config.cache.accountSeconds * 1000, config.cache.maxTokens);
+  const refreshTokens = new RefreshTokenManager(new CosmosRefreshTokenStore(refreshContainer), {
+    lifetimeMs: config.refreshTokens.lifetimeSeconds * 1000,
+    graceMs: config.refreshTokens.graceSeconds * 1000,
+    cacheTtlMs: config.cache.refreshTokenSeconds * 1000,
+    cacheMaxEntries: 100_000,
+  });
+  const authority = config.entra.authorityHost!.replace(/\/+$/, '');
+  const verifyAdmin = createEntraTokenVerifier({
+    jwksUri: `${authority}/${config.admin.tenantId}/discovery/v2.0/keys`,
+    issuers: [`https://sts.windows.net/${config.admin.tenantId}/`, `${authority}/${config.admin.tenantId}/v2.0`],
+    audiences: [config.admin.audience!],
+    caPem,
+  });
+  const server = buildRoutingServer(
+    {
+      tokens: new TokenUseCases(refreshTokens, accountCache, provider),
+      refreshTokens,
+      accounts: new AccountAdmin(registry, accountCache),
+      requireAdmin: entraAdminGuard(verifyAdmin, config.admin.role!),
+      logger,
+    },
+    {
+      certPem: readFileSync(config.tls.certFile!, 'utf8'),
+      keyPem: readFileSync(config.tls.keyFile!, 'utf8'),
+      clientCaPem: config.tls.clientCaFile ? readFileSync(config.tls.clientCaFile, 'utf8') : undefined,
+      requireClientCertificate: config.tls.requireClientCertificate,
+    },
+  );
+  const port = await server.listen(config.listen.host!, config.listen.port);
+  const host = config.listen.host!;
+  const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ address }, 'routing server listening');
+  return {
+    port,
+    address,
+    provider,
+    stop: async () => {
+      await server.shutdown(config.shutdownGraceSeconds * 1000);
+      cosmos.dispose();
+      logger.info('routing server stopped');
+    },
+  };
+}

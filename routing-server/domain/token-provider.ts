@@ -1,0 +1,129 @@
+/**
+ * ManagedIdentityResourceTokenProvider: gets Entra ID tokens for a resource as
+ * an account's managed identity, with the identity's credential read from Key
+ * Vault. Credentials are built once per identity version and reused; tokens are
+ * cached per (account, identity version, resource) and refreshed ahead of expiry.
+ */
+import type { AccessToken, TokenCredential } from '@azure/core-auth';
+import { RefreshingCache, tokenTiming, type Timed } from '../../common/refreshing-cache.ts';
+import type { AccountRecord } from './account.ts';
+import { RoutingError, isRoutingError } from './errors.ts';
+import type { Clock, IdentityCredentialFactory, IdentitySecretStore } from './ports.ts';
+import { systemClock } from './ports.ts';
+
+/** A token for a resource with its timing. */
+export interface ResourceToken {
+  /** The access token. */
+  token: string;
+  /** Expiry (ms since epoch). */
+  expiresOnMs: number;
+  /** When the caller should come back for a new one (ms since epoch). */
+  refreshAfterMs: number;
+}
+
+/** Options of the provider. */
+export interface TokenProviderOptions {
+  /** Most cached tokens. */
+  maxTokens: number;
+  /** How long a credential (and the secret it holds) is reused before Key Vault is read again. */
+  credentialTtlMs: number;
+  /** Clock (tests). */
+  clock?: Clock;
+  /** Logs a background refresh failure (never with a token). */
+  onBackgroundError?: (key: string, err: unknown) => void;
+}
+
+interface CachedCredential {
+  credential: TokenCredential;
+  version: string | undefined;
+}
+
+/** See the module comment. */
+export class ManagedIdentityResourceTokenProvider {
+  private readonly tokens: RefreshingCache<ResourceToken>;
+  private readonly credentials: RefreshingCache<CachedCredential>;
+  private readonly clock: Clock;
+
+  /** Wires the provider to its secret store and credential factory. */
+  constructor(
+    private readonly secrets: IdentitySecretStore,
+    private readonly credentialFactory: IdentityCredentialFactory,
+    private readonly options: TokenProviderOptions,
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.tokens = new RefreshingCache<ResourceToken>({
+      maxEntries: options.maxTokens,
+      proactive: true,
+      now: () => this.clock.now(),
+      onBackgroundError: options.onBackgroundError,
+    });
+    this.credentials = new RefreshingCache<CachedCredential>({ maxEntries: options.maxTokens, now: () => this.clock.now() });
+  }
+
+  /** Cache counters of tokens (hits, misses, loads...). */
+  get tokenStats() {
+    return this.tokens.stats;
+  }
+
+  /** A token for `resource` (already normalised and allowed) as `account`'s identity. */
+  getToken(account: AccountRecord, resource: string): Promise<ResourceToken> {
+    const identityKey = this.identityKey(account);
+    return this.tokens.get(`${account.name}\n${identityKey}\n${resource}`, () => this.acquire(account, identityKey, resource));
+  }
+
+  private identityKey(account: AccountRecord): string {
+    const { clientId, tenantId, secretName } = account.identity;
+    return `${tenantId}/${clientId}/${secretName}/${account.identityEtag}`;
+  }
+
+  private async acquire(account: AccountRecord, identityKey: string, resource: string): Promise<Timed<ResourceToken>> {
+    const cached = await this.credentials.get(identityKey, () => this.buildCredential(account));
+    const acquiredAt = this.clock.now();
+    let token: AccessToken | null;
+    try {
+      token = await cached.credential.getToken(`${resource}/.default`);
+    } catch (err) {
+      const mapped = mapEntraError(err, account.identity.clientId, resource);
+      // A rejected credential may be a rotated secret: read Key Vault again next time.
+      if (mapped.kind === 'identity-rejected') this.credentials.delete(identityKey);
+      throw mapped;
+    }
+    if (!token?.token) throw new RoutingError('dependency-unavailable', 'Entra ID returned no token');
+    const timing = tokenTiming(acquiredAt, token.expiresOnTimestamp);
+    return {
+      value: { token: token.token, expiresOnMs: token.expiresOnTimestamp, refreshAfterMs: timing.clientRefreshAfterMs },
+      refreshAtMs: timing.refreshAtMs,
+      serveUntilMs: timing.serveUntilMs,
+    };
+  }
+
+  private async buildCredential(account: AccountRecord): Promise<Timed<CachedCredential>> {
+    const secret = await this.secrets.getSecret(account.identity.secretName);
+    const credential = this.credentialFactory.create(account.identity, secret);
+    const until = this.clock.now() + this.options.credentialTtlMs;
+    return { value: { credential, version: secret.version }, refreshAtMs: until, serveUntilMs: until };
+  }
+}
+
+const AADSTS_RE = /AADSTS\d+/;
+
+/** Maps an @azure/identity failure to a RoutingError; keeps the AADSTS code, drops anything else the service said. */
+export function mapEntraError(err: unknown, clientId: string, resource: string): RoutingError {
+  if (isRoutingError(err)) return err;
+  const e = err as { name?: string; statusCode?: number; message?: string; errorResponse?: { error?: string; errorDescription?: string } };
+  const text = `${e.errorResponse?.errorDescription ?? ''} ${e.message ?? ''}`;
+  const code = AADSTS_RE.exec(text)?.[0];
+  const status = e.statusCode;
+  if (status === 429 || (status !== undefined && status >= 500)) {
+    return new RoutingError('dependency-unavailable', `Entra ID is unavailable (HTTP ${status}${code ? `, ${code}` : ''}); retry later`, { cause: err });
+  }
+  if (code || (status !== undefined && status >= 400 && status < 500) || e.errorResponse?.error) {
+    const reason = e.errorResponse?.error ? ` (${e.errorResponse.error})` : '';
+    return new RoutingError(
+      'identity-rejected',
+      `Entra ID rejected managed identity ${clientId} for ${resource}: ${code ?? 'no AADSTS code'}${reason}`,
+      { cause: err },
+    );
+  }
+  return new RoutingError('dependency-unavailable', 'Entra ID could not be reached; retry later', { cause: err });
+}

@@ -1,0 +1,42 @@
+/** The GetToken use case: who is calling, may they have this resource, and the token. */
+import type { AccountCache } from './account-cache.ts';
+import type { AccountRecord } from './account.ts';
+import { RoutingError } from './errors.ts';
+import type { RefreshTokenManager, RefreshTokenPrincipal } from './refresh-tokens.ts';
+import { normaliseResourceUri } from './resource-uri.ts';
+import type { ManagedIdentityResourceTokenProvider, ResourceToken } from './token-provider.ts';
+
+/** A token answer with the normalised resource it is for. */
+export interface TokenAnswer extends ResourceToken {
+  /** The normalised resource URI. */
+  resource: string;
+}
+
+/** Authenticates callers by refresh token and hands out tokens for their own identity only. */
+export class TokenUseCases {
+  /** Wires the use cases to the domain services. */
+  constructor(
+    private readonly refreshTokens: RefreshTokenManager,
+    private readonly accounts: AccountCache,
+    private readonly provider: ManagedIdentityResourceTokenProvider,
+  ) {}
+
+  /** The caller's principal and active account; `unauthenticated` / `permission-denied` otherwise. */
+  async authenticate(refreshToken: string | undefined): Promise<{ principal: RefreshTokenPrincipal; account: AccountRecord }> {
+    const principal = await this.refreshTokens.validate(refreshToken);
+    const account = await this.accounts.get(principal.accountName);
+    if (account.state !== 'active') throw new RoutingError('permission-denied', `account ${account.name} is disabled`);
+    return { principal, account };
+  }
+
+  /** A token for `resourceUri` as the caller's managed identity. */
+  async getToken(refreshToken: string | undefined, resourceUri: string): Promise<TokenAnswer> {
+    const { account } = await this.authenticate(refreshToken);
+    const resource = normaliseResourceUri(resourceUri);
+    if (!account.allowedResourceUris.includes(resource)) {
+      throw new RoutingError('permission-denied', `account ${account.name} may not get tokens for ${resource}`);
+    }
+    const token = await this.provider.getToken(account, resource);
+    return { ...token, resource };
+  }
+}

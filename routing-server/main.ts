@@ -1,0 +1,35 @@
+/** Runs the routing server as a process: `node --import tsx routing-server/main.ts [--config file.json]`. */
+import { Command } from 'commander';
+import { createLogger } from '../common/logging.ts';
+import { startRoutingServer } from './app.ts';
+import { loadRoutingConfig } from './config.ts';
+
+const program = new Command('routing-server')
+  .description('Account Routing Service: managed-identity access tokens over gRPC')
+  .option('-c, --config <file>', 'JSON config file (environment variables override it)', process.env.ROUTING_CONFIG)
+  .parse();
+
+const { config: configFile } = program.opts<{ config?: string }>();
+let config;
+try {
+  config = loadRoutingConfig(configFile);
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(2);
+}
+const logger = createLogger('routing-server', config.logLevel);
+const running = await startRoutingServer(config, logger);
+// Scripts wait for this line.
+process.stdout.write(`ROUTING_READY ${JSON.stringify({ address: running.address, port: running.port })}\n`);
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    running.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
+}

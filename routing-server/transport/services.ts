@@ -1,0 +1,122 @@
+/** The routing server's gRPC services: thin adapters from the wire to the domain use cases. */
+import type { Metadata } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { AccountConfigurationServiceServer } from '../../gen/fhirmesh/routing/v1/account_configuration_service.ts';
+import type { AccountServiceServer } from '../../gen/fhirmesh/routing/v1/account_service.ts';
+import type { RefreshTokenServiceServer } from '../../gen/fhirmesh/routing/v1/refresh_token_service.ts';
+import type { TokenServiceServer } from '../../gen/fhirmesh/routing/v1/token_service.ts';
+import type { AccountAdmin } from '../domain/account-admin.ts';
+import { RoutingError } from '../domain/errors.ts';
+import type { RefreshTokenManager } from '../domain/refresh-tokens.ts';
+import type { TokenUseCases } from '../domain/token-service.ts';
+import { accountFromWire, accountToWire, tokenInfoToWire } from './account-mapper.ts';
+import { bearerToken } from './call-context.ts';
+import { unary } from './unary.ts';
+
+/** Checks the admin credential of a call; throws `unauthenticated` or `permission-denied`. */
+export type AdminGuard = (metadata: Metadata) => Promise<void>;
+
+/** Everything the services need. */
+export interface ServiceDeps {
+  tokens: TokenUseCases;
+  refreshTokens: RefreshTokenManager;
+  accounts: AccountAdmin;
+  requireAdmin: AdminGuard;
+  logger: Logger;
+}
+
+/** TokenService: GetToken for the caller's own identity. */
+export function tokenService(deps: ServiceDeps): TokenServiceServer {
+  return {
+    getToken: unary('TokenService/GetToken', deps.logger, async (call) => {
+      const answer = await deps.tokens.getToken(bearerToken(call.metadata), call.request.resourceUri);
+      return {
+        accessToken: answer.token,
+        tokenType: 'Bearer',
+        expiresOn: new Date(answer.expiresOnMs),
+        refreshAfter: new Date(answer.refreshAfterMs),
+        resourceUri: answer.resource,
+      };
+    }),
+  };
+}
+
+/** RefreshTokenService: rotate the caller's refresh token. */
+export function refreshTokenService(deps: ServiceDeps): RefreshTokenServiceServer {
+  return {
+    rotateRefreshToken: unary('RefreshTokenService/RotateRefreshToken', deps.logger, async (call) => {
+      const { principal } = await deps.tokens.authenticate(bearerToken(call.metadata));
+      const { issued, previousValidUntilMs } = await deps.refreshTokens.rotate(principal);
+      deps.logger.info({ account: principal.accountName, from: principal.tokenId, to: issued.doc.tokenId }, 'refresh token rotated');
+      return {
+        refreshToken: issued.token,
+        tokenId: issued.doc.tokenId,
+        expireTime: new Date(issued.doc.expireTime),
+        previousTokenValidUntil: new Date(previousValidUntilMs),
+      };
+    }),
+  };
+}
+
+/** AccountConfigurationService: a FHIR service reads its own account. */
+export function accountConfigurationService(deps: ServiceDeps): AccountConfigurationServiceServer {
+  return {
+    getAccountConfiguration: unary('AccountConfigurationService/GetAccountConfiguration', deps.logger, async (call) => {
+      const { account } = await deps.tokens.authenticate(bearerToken(call.metadata));
+      return {
+        accountName: account.name,
+        fhirProperties: { exportJobConfiguration: { ...account.exportJobConfiguration } },
+        allowedResourceUris: account.allowedResourceUris,
+        etag: account.etag,
+      };
+    }),
+  };
+}
+
+/** AccountService: the admin API. */
+export function accountService(deps: ServiceDeps): AccountServiceServer {
+  const admin = <Req, Res>(method: string, handler: (request: Req) => Promise<Res>) =>
+    unary<Req, Res>(`AccountService/${method}`, deps.logger, async (call) => {
+      await deps.requireAdmin(call.metadata);
+      return handler(call.request);
+    });
+  const required = <T>(value: T | undefined, field: string): T => {
+    if (value === undefined || value === null) throw new RoutingError('invalid-argument', `${field} is required`);
+    return value;
+  };
+  return {
+    createAccount: admin('CreateAccount', async (req) => {
+      const account = await deps.accounts.create(accountFromWire(required(req.account, 'account')));
+      deps.logger.info({ account: account.name }, 'account created');
+      return { account: accountToWire(account) };
+    }),
+    updateAccount: admin('UpdateAccount', async (req) => {
+      const wire = required(req.account, 'account');
+      const account = await deps.accounts.update(accountFromWire(wire), req.updateMask ?? [], wire.etag);
+      deps.logger.info({ account: account.name, mask: req.updateMask }, 'account updated');
+      return { account: accountToWire(account) };
+    }),
+    getAccount: admin('GetAccount', async (req) => ({ account: accountToWire(await deps.accounts.get(req.name)) })),
+    listAccounts: admin('ListAccounts', async (req) => {
+      const page = await deps.accounts.list(req.pageSize, req.pageToken);
+      return { accounts: page.accounts.map(accountToWire), nextPageToken: page.nextPageToken };
+    }),
+    issueRefreshToken: admin('IssueRefreshToken', async (req) => {
+      const account = await deps.accounts.get(req.accountName);
+      const issued = await deps.refreshTokens.issue(account.name);
+      deps.logger.info({ account: account.name, tokenId: issued.doc.tokenId }, 'refresh token issued');
+      return { refreshToken: issued.token, info: tokenInfoToWire(issued.doc, 'active') };
+    }),
+    listRefreshTokens: admin('ListRefreshTokens', async (req) => {
+      const account = await deps.accounts.get(req.accountName);
+      const docs = await deps.refreshTokens.list(account.name);
+      return { tokens: docs.map((d) => tokenInfoToWire(d, deps.refreshTokens.stateOf(d))) };
+    }),
+    revokeRefreshTokens: admin('RevokeRefreshTokens', async (req) => {
+      const account = await deps.accounts.get(req.accountName);
+      const revokedCount = await deps.refreshTokens.revoke(account.name, req.tokenId || undefined);
+      deps.logger.info({ account: account.name, tokenId: req.tokenId || 'all', revokedCount }, 'refresh tokens revoked');
+      return { revokedCount };
+    }),
+  };
+}
