@@ -1,0 +1,154 @@
+/**
+ * The Cosmos resource store through the real SDK against the stand-in:
+ * versions, If-Match, tombstones, document layout, compartments, bulk load.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { FhirError } from '../../fhir-server/fhir/errors.ts';
+import { bucketOf, partitionKeyOf } from '../../fhir-server/store/document.ts';
+import type { ResourceDocument } from '../../fhir-server/store/document.ts';
+import { fnv1a32 } from '../../fhir-server/store/fnv1a.ts';
+import { countDocuments, freshStore, startCosmosFixture } from './support/cosmos.ts';
+import type { CosmosFixture } from './support/cosmos.ts';
+
+let fixture: CosmosFixture;
+test.before(async () => {
+  fixture = await startCosmosFixture();
+});
+test.after(async () => {
+  await fixture?.stop();
+});
+
+async function rejects(promise: Promise<unknown>, kind: string): Promise<FhirError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.instance(error, FhirError);
+    assert.is((error as FhirError).kind, kind);
+    return error as FhirError;
+  }
+  throw new assert.Assertion({ message: `expected a ${kind} FhirError`, generated: true, operator: 'rejects' });
+}
+
+test('fnv1a32 matches the reference vectors and buckets ids into 0..15', () => {
+  assert.is(fnv1a32(''), 0x811c9dc5);
+  assert.is(fnv1a32('a'), 0xe40c292c);
+  assert.is(fnv1a32('foobar'), 0xbf9cf968);
+  assert.is(bucketOf('foobar'), 0xbf9cf968 % 16);
+  assert.is(partitionKeyOf('Patient', 'foobar'), `Patient|${0xbf9cf968 % 16}`);
+});
+
+test('create, read, update and delete keep versions, meta and a tombstone', async () => {
+  const store = await freshStore(fixture);
+  const created = await store.create({ resourceType: 'Patient', id: 'p1', meta: { versionId: '99', profile: ['http://x/p'] }, gender: 'female' });
+  assert.is(created.outcome, 'created');
+  assert.is(created.versionId, 1);
+  assert.equal(created.resource!.meta, { versionId: '1', lastUpdated: created.lastUpdated, profile: ['http://x/p'] });
+  assert.match(created.lastUpdated!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+
+  const read = await store.read('Patient', 'p1');
+  assert.ok(read && !read.deleted);
+  assert.equal(read.resource, created.resource);
+
+  const updated = await store.update({ resourceType: 'Patient', id: 'p1', gender: 'male' }, { ifMatch: 1 });
+  assert.is(updated.outcome, 'updated');
+  assert.is(updated.versionId, 2);
+  assert.ok(updated.lastUpdatedMs! > created.lastUpdatedMs!);
+
+  const deleted = await store.delete('Patient', 'p1');
+  assert.is(deleted.outcome, 'deleted');
+  assert.is(deleted.versionId, 3);
+  const gone = await store.read('Patient', 'p1');
+  assert.ok(gone?.deleted);
+  assert.is(gone.versionId, 3);
+  assert.is((await store.delete('Patient', 'p1')).outcome, 'absent');
+
+  const again = await store.update({ resourceType: 'Patient', id: 'p1', gender: 'other' });
+  assert.is(again.outcome, 'created');
+  assert.is(again.versionId, 4);
+  assert.is(await store.read('Patient', 'nope'), undefined);
+});
+
+test('If-Match on a stale version, create of an existing id: 412 and 409, nothing written', async () => {
+  const store = await freshStore(fixture);
+  await store.create({ resourceType: 'Observation', id: 'o1', status: 'final' });
+  await store.update({ resourceType: 'Observation', id: 'o1', status: 'amended' });
+  const before = await store.read('Observation', 'o1');
+  await rejects(store.update({ resourceType: 'Observation', id: 'o1', status: 'x' }, { ifMatch: 1 }), 'precondition-failed');
+  await rejects(store.delete('Observation', 'o1', { ifMatch: 1 }), 'precondition-failed');
+  await rejects(store.update({ resourceType: 'Observation', id: 'o2', status: 'x' }, { ifMatch: 1 }), 'precondition-failed');
+  await rejects(store.create({ resourceType: 'Observation', id: 'o1', status: 'x' }), 'conflict');
+  const kept = await store.create({ resourceType: 'Observation', id: 'o1', status: 'x' }, { ifExists: 'keep' });
+  assert.is(kept.outcome, 'kept');
+  assert.is(kept.versionId, 2);
+  assert.equal(await store.read('Observation', 'o1'), before);
+  assert.is(await countDocuments(store), 1);
+});
+
+test('the document carries pk, bucket, compartments and the resource exactly as read', async () => {
+  const store = await freshStore(fixture);
+  await store.create({
+    resourceType: 'Observation',
+    id: 'obs-1',
+    status: 'final',
+    subject: { reference: 'Patient/p1' },
+    performer: [{ reference: 'Practitioner/dr' }, { reference: 'Patient/p2' }],
+  });
+  await store.create({ resourceType: 'Patient', id: 'p1', link: [{ other: { reference: 'Patient/p0' }, type: 'seealso' }] });
+  await store.create({ resourceType: 'Group', id: 'g1', type: 'person', actual: true, member: [{ entity: { reference: 'Patient/p1' } }, { entity: { reference: 'Patient/p2' }, inactive: true }] });
+  const { resource: doc } = await store.container.item('obs-1', partitionKeyOf('Observation', 'obs-1')).read<ResourceDocument>();
+  assert.ok(doc);
+  assert.is(doc.pk, `Observation|${bucketOf('obs-1')}`);
+  assert.is(doc.bucket, bucketOf('obs-1'));
+  assert.is(doc.resourceType, 'Observation');
+  assert.is(doc.versionId, 1);
+  assert.is(doc.deleted, false);
+  assert.is(doc.lastUpdatedMs, Date.parse(doc.lastUpdated));
+  assert.equal(doc.compartments, ['Patient/p1', 'Patient/p2']);
+  const read = await store.read('Observation', 'obs-1');
+  assert.equal(doc.resource, read && !read.deleted ? read.resource : undefined);
+
+  const { resource: patient } = await store.container.item('p1', partitionKeyOf('Patient', 'p1')).read<ResourceDocument>();
+  assert.equal(patient?.compartments, ['Patient/p0', 'Patient/p1']);
+  assert.equal(await store.getGroupMembers('g1'), ['Patient/p1']);
+  assert.is(await store.getGroupMembers('nope'), undefined);
+  assert.equal(await store.listResourceTypes(), ['Group', 'Observation', 'Patient']);
+
+  await store.delete('Observation', 'obs-1');
+  const { resource: tomb } = await store.container.item('obs-1', partitionKeyOf('Observation', 'obs-1')).read<ResourceDocument>();
+  assert.is(tomb?.deleted, true);
+  assert.is(tomb?.resource, undefined);
+  assert.equal(tomb?.compartments, ['Patient/p1', 'Patient/p2']);
+});
+
+test('findByIdentifier and findTypesOfIds see live resources only', async () => {
+  const store = await freshStore(fixture);
+  await store.create({ resourceType: 'Organization', id: 'org1', identifier: [{ system: 'urn:s', value: 'v1' }] });
+  await store.create({ resourceType: 'Organization', id: 'org2', identifier: [{ system: 'urn:t', value: 'v1' }] });
+  await store.create({ resourceType: 'Practitioner', id: 'pr1', identifier: [{ system: 'urn:s', value: 'v1' }] });
+  assert.equal(await store.findByIdentifier('Organization', 'urn:s', 'v1'), ['org1']);
+  assert.equal(await store.findByIdentifier('Organization', undefined, 'v1'), ['org1', 'org2']);
+  await store.delete('Organization', 'org2');
+  assert.equal(await store.findByIdentifier('Organization', undefined, 'v1'), ['org1']);
+  const types = await store.findTypesOfIds(['org1', 'org2', 'pr1', 'zz']);
+  assert.equal([...types].sort(), [['org1', 'Organization'], ['pr1', 'Practitioner']]);
+});
+
+test('bulkUpsert creates new ids as version 1 and versions existing ones', async () => {
+  const store = await freshStore(fixture);
+  await store.create({ resourceType: 'Patient', id: 'b5', gender: 'male' });
+  const resources = Array.from({ length: 250 }, (_, i) => ({ resourceType: 'Patient', id: `b${i}`, gender: 'female' }));
+  const progress: number[] = [];
+  const result = await store.bulkUpsert(resources, { concurrency: 3, onProgress: (n) => progress.push(n) });
+  assert.equal(result, { created: 249, updated: 1, failed: [] });
+  assert.is(progress.at(-1), 250);
+  assert.is(await countDocuments(store), 250);
+  const b5 = await store.read('Patient', 'b5');
+  assert.ok(b5 && !b5.deleted);
+  assert.is(b5.versionId, 2);
+  assert.is(b5.resource.gender, 'female');
+  const b7 = await store.read('Patient', 'b7');
+  assert.is(b7?.versionId, 1);
+});
+
+test.run();
