@@ -76,7 +76,12 @@ export function checkSecret(secrets: readonly StoredSecret[], presented: string,
 export function storeCertificate(pem: string): StoredCertificate {
   const match = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem);
   if (!match) throw new TypeError('certificate PEM holds no CERTIFICATE block');
-  const cert = new X509Certificate(match[0]);
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(match[0]);
+  } catch {
+    throw new TypeError('certificate PEM could not be parsed');
+  }
   if (cert.publicKey.asymmetricKeyType !== 'rsa') throw new TypeError('application certificates must have RSA keys');
   return {
     x5t: createHash('sha1').update(cert.raw).digest('base64url'),

@@ -156,6 +156,7 @@ export async function startEntra(options: EntraOptions): Promise<EntraStandIn> {
     resetStats: () => counters.reset(),
     setFault: (fault) => faults.set(fault),
     clearFault: () => faults.clear(),
+    signAccessToken: (claims) => signer.sign(claims),
     stop: () => server.close(),
   };
   log.info({ url: baseUrl, tenantId }, 'entra stand-in listening');

@@ -1,6 +1,7 @@
 /**
  * Public shapes of the Entra ID stand-in.
  */
+import type { JWTPayload } from 'jose';
 import type { Logger } from 'pino';
 import type { LocalTls } from '../certs.ts';
 import type { AssertionReplayPolicy } from './assertion.ts';
@@ -72,6 +73,8 @@ export interface EntraStandIn {
   setFault(fault: Fault | undefined): void;
   /** Removes an injected fault. */
   clearFault(): void;
+  /** Signs arbitrary claims with the tenant's token-signing key (to test how resource servers treat odd tokens). */
+  signAccessToken(claims: JWTPayload): Promise<string>;
   /** Stops listening and closes connections. */
   stop(): Promise<void>;
 }

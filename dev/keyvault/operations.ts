@@ -2,11 +2,10 @@
  * Executes routed secret operations against the store and shapes their
  * responses (status + JSON body) as Key Vault does.
  */
-import { badParameter } from './errors.ts';
 import type { BundleWriter } from './bundles.ts';
 import type { RoutedRequest } from './routes.ts';
 import { parseSetSecret, parseUpdateSecret, type SecretStore } from './secrets.ts';
-import { KeyVaultError } from './errors.ts';
+import { KeyVaultError, badParameter } from './errors.ts';
 
 /** A response to send: status and optional JSON body. */
 export interface OperationResult {

@@ -58,10 +58,10 @@ const namePattern = /^[0-9a-zA-Z-]{1,127}$/;
 
 /** Rejects names Key Vault would not accept. */
 export function checkSecretName(name: string): void {
-  if (!namePattern.test(name)) badParameterThrow(`The request URI contains an invalid name: ${name}`);
+  if (!namePattern.test(name)) rejectParameter(`The request URI contains an invalid name: ${name}`);
 }
 
-function badParameterThrow(message: string): never {
+function rejectParameter(message: string): never {
   throw badParameter(message);
 }
 
@@ -71,26 +71,26 @@ function nowSeconds(): number {
 
 function checkTags(tags: unknown): Record<string, string> | undefined {
   if (tags === undefined || tags === null) return undefined;
-  if (typeof tags !== 'object' || Array.isArray(tags)) badParameterThrow('tags must be an object of strings');
+  if (typeof tags !== 'object' || Array.isArray(tags)) rejectParameter('tags must be an object of strings');
   const entries = Object.entries(tags as Record<string, unknown>);
-  if (entries.length > 15) badParameterThrow('A secret may have at most 15 tags.');
-  for (const [k, v] of entries) if (typeof v !== 'string') badParameterThrow(`tag '${k}' must be a string`);
+  if (entries.length > 15) rejectParameter('A secret may have at most 15 tags.');
+  for (const [k, v] of entries) if (typeof v !== 'string') rejectParameter(`tag '${k}' must be a string`);
   return { ...(tags as Record<string, string>) };
 }
 
 function checkAttributes(attributes: unknown): SecretAttributesInput {
   if (attributes === undefined || attributes === null) return {};
-  if (typeof attributes !== 'object' || Array.isArray(attributes)) badParameterThrow('attributes must be an object');
+  if (typeof attributes !== 'object' || Array.isArray(attributes)) rejectParameter('attributes must be an object');
   const a = attributes as Record<string, unknown>;
   const out: SecretAttributesInput = {};
   if (a.enabled !== undefined && a.enabled !== null) {
-    if (typeof a.enabled !== 'boolean') badParameterThrow('attributes.enabled must be a boolean');
+    if (typeof a.enabled !== 'boolean') rejectParameter('attributes.enabled must be a boolean');
     out.enabled = a.enabled;
   }
   for (const key of ['nbf', 'exp'] as const) {
     const v = a[key];
     if (v === undefined || v === null) continue;
-    if (typeof v !== 'number' || !Number.isInteger(v)) badParameterThrow(`attributes.${key} must be unix seconds`);
+    if (typeof v !== 'number' || !Number.isInteger(v)) rejectParameter(`attributes.${key} must be unix seconds`);
     out[key] = v;
   }
   return out;
@@ -98,11 +98,11 @@ function checkAttributes(attributes: unknown): SecretAttributesInput {
 
 /** Checks an untrusted "set secret" body. */
 export function parseSetSecret(body: unknown): SetSecretInput {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) badParameterThrow('The request body must be a JSON object.');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) rejectParameter('The request body must be a JSON object.');
   const b = body as Record<string, unknown>;
-  if (typeof b.value !== 'string') badParameterThrow("The parameter 'value' is required and must be a string.");
-  if (b.value.length > maxSecretValueLength) badParameterThrow(`The secret value exceeds the maximum length of ${maxSecretValueLength} characters.`);
-  if (b.contentType !== undefined && b.contentType !== null && typeof b.contentType !== 'string') badParameterThrow('contentType must be a string');
+  if (typeof b.value !== 'string') rejectParameter("The parameter 'value' is required and must be a string.");
+  if (b.value.length > maxSecretValueLength) rejectParameter(`The secret value exceeds the maximum length of ${maxSecretValueLength} characters.`);
+  if (b.contentType !== undefined && b.contentType !== null && typeof b.contentType !== 'string') rejectParameter('contentType must be a string');
   const input: SetSecretInput = { value: b.value, attributes: checkAttributes(b.attributes) };
   if (typeof b.contentType === 'string') input.contentType = b.contentType;
   const tags = checkTags(b.tags);
@@ -113,11 +113,11 @@ export function parseSetSecret(body: unknown): SetSecretInput {
 /** Checks an untrusted "update secret properties" body. */
 export function parseUpdateSecret(body: unknown): UpdateSecretInput {
   if (body === undefined) return {};
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) badParameterThrow('The request body must be a JSON object.');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) rejectParameter('The request body must be a JSON object.');
   const b = body as Record<string, unknown>;
   const input: UpdateSecretInput = { attributes: checkAttributes(b.attributes) };
   if (b.contentType !== undefined && b.contentType !== null) {
-    if (typeof b.contentType !== 'string') badParameterThrow('contentType must be a string');
+    if (typeof b.contentType !== 'string') rejectParameter('contentType must be a string');
     input.contentType = b.contentType;
   }
   const tags = checkTags(b.tags);
