@@ -13,7 +13,10 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 /** Root of the repository (dev/ is one level down). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -68,7 +71,7 @@ function toPem(label: string, der: ArrayBuffer): string {
 }
 
 async function exportKeyPem(key: CryptoKey): Promise<string> {
-  return toPem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', key as webcrypto.CryptoKey));
+  return toPem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', key));
 }
 
 function serial(): string {
