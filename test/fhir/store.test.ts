@@ -4,10 +4,10 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FhirError } from '../../fhir-server/fhir/errors.ts';
 import { bucketOf, partitionKeyOf } from '../../fhir-server/store/document.ts';
 import type { ResourceDocument } from '../../fhir-server/store/document.ts';
 import { fnv1a32 } from '../../fhir-server/store/fnv1a.ts';
+import { rejectsWith } from './support/assert-fhir.ts';
 import { countDocuments, freshStore, startCosmosFixture } from './support/cosmos.ts';
 import type { CosmosFixture } from './support/cosmos.ts';
 
@@ -18,17 +18,6 @@ test.before(async () => {
 test.after(async () => {
   await fixture?.stop();
 });
-
-async function rejects(promise: Promise<unknown>, kind: string): Promise<FhirError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.instance(error, FhirError);
-    assert.is((error as FhirError).kind, kind);
-    return error as FhirError;
-  }
-  throw new assert.Assertion({ message: `expected a ${kind} FhirError`, generated: true, operator: 'rejects' });
-}
 
 test('fnv1a32 matches the reference vectors and buckets ids into 0..15', () => {
   assert.is(fnv1a32(''), 0x811c9dc5);
@@ -74,10 +63,10 @@ test('If-Match on a stale version, create of an existing id: 412 and 409, nothin
   await store.create({ resourceType: 'Observation', id: 'o1', status: 'final' });
   await store.update({ resourceType: 'Observation', id: 'o1', status: 'amended' });
   const before = await store.read('Observation', 'o1');
-  await rejects(store.update({ resourceType: 'Observation', id: 'o1', status: 'x' }, { ifMatch: 1 }), 'precondition-failed');
-  await rejects(store.delete('Observation', 'o1', { ifMatch: 1 }), 'precondition-failed');
-  await rejects(store.update({ resourceType: 'Observation', id: 'o2', status: 'x' }, { ifMatch: 1 }), 'precondition-failed');
-  await rejects(store.create({ resourceType: 'Observation', id: 'o1', status: 'x' }), 'conflict');
+  await rejectsWith(store.update({ resourceType: 'Observation', id: 'o1', status: 'x' }, { ifMatch: 1 }), 'precondition-failed');
+  await rejectsWith(store.delete('Observation', 'o1', { ifMatch: 1 }), 'precondition-failed');
+  await rejectsWith(store.update({ resourceType: 'Observation', id: 'o2', status: 'x' }, { ifMatch: 1 }), 'precondition-failed');
+  await rejectsWith(store.create({ resourceType: 'Observation', id: 'o1', status: 'x' }), 'conflict');
   const kept = await store.create({ resourceType: 'Observation', id: 'o1', status: 'x' }, { ifExists: 'keep' });
   assert.is(kept.outcome, 'kept');
   assert.is(kept.versionId, 2);

@@ -1,0 +1,91 @@
+/**
+ * The FHIR REST interactions the server offers, independent of HTTP:
+ * create, read, update, delete, and batch/transaction Bundles.
+ */
+import { runBatch } from './batch.ts';
+import { parseBundle } from './bundle-entries.ts';
+import { FhirError } from './errors.ts';
+import { newResourceId } from './ids.ts';
+import { identifierQueryOf } from './identifier-search.ts';
+import { readLive } from './read-live.ts';
+import { runTransaction } from './transaction.ts';
+import type { FhirBundle } from './types.ts';
+import { checkUrlId, checkUrlType, validateResource } from './validate.ts';
+import type { ReadResult, ResourceStore, WriteResult } from '../store/resource-store.ts';
+
+/** Limits and tuning of the service. */
+export interface FhirServiceOptions {
+  /** Largest resource accepted, in bytes of JSON (default 2 MiB minus room for the stored document). */
+  resourceBytes?: number;
+  /** Batch entries processed at once (default 8). */
+  batchConcurrency?: number;
+}
+
+/** Defaults of {@link FhirServiceOptions}. */
+export const fhirServiceDefaults = Object.freeze({ resourceBytes: 1_800_000, batchConcurrency: 8 });
+
+/** The interactions, over a {@link ResourceStore}. */
+export class FhirService {
+  readonly #store: ResourceStore;
+  readonly #resourceBytes: number;
+  readonly #batchConcurrency: number;
+
+  constructor(store: ResourceStore, options: FhirServiceOptions = {}) {
+    this.#store = store;
+    this.#resourceBytes = options.resourceBytes ?? fhirServiceDefaults.resourceBytes;
+    this.#batchConcurrency = options.batchConcurrency ?? fhirServiceDefaults.batchConcurrency;
+  }
+
+  #checkSize(resource: unknown): void {
+    if (Buffer.byteLength(JSON.stringify(resource)) > this.#resourceBytes) {
+      throw new FhirError('too-large', `The resource is larger than ${this.#resourceBytes} bytes`);
+    }
+  }
+
+  /**
+   * `POST [type]`: stores `body` under a new server-assigned id (any id in the body is ignored).
+   * With `ifNoneExist` (`identifier=[system|]value`), an existing match is returned instead (`kept`).
+   */
+  async create(type: string, body: unknown, ifNoneExist?: string): Promise<WriteResult> {
+    checkUrlType(type);
+    const resource = validateResource(body, { type, id: { mode: 'ignored' } });
+    this.#checkSize(resource);
+    if (ifNoneExist) {
+      const query = identifierQueryOf(new URLSearchParams(ifNoneExist.replace(/^\?/, '')), 'If-None-Exist');
+      const ids = await this.#store.findByIdentifier(type, query.system, query.value);
+      if (ids.length > 1) throw new FhirError('precondition-failed', `If-None-Exist matches ${ids.length} ${type} resources`);
+      if (ids.length === 1) return { outcome: 'kept', ...(await readLive(this.#store, type, ids[0]!)) };
+    }
+    return this.#store.create({ ...resource, id: newResourceId() });
+  }
+
+  /** `GET [type]/[id]`. */
+  async read(type: string, id: string): Promise<ReadResult & { deleted: false }> {
+    checkUrlType(type);
+    checkUrlId(id);
+    return readLive(this.#store, type, id);
+  }
+
+  /** `PUT [type]/[id]`: a new version, or the first one (update-as-create); `ifMatch` makes it version-aware. */
+  async update(type: string, id: string, body: unknown, ifMatch?: number): Promise<WriteResult> {
+    checkUrlType(type);
+    checkUrlId(id);
+    const resource = validateResource(body, { type, id: { mode: 'required', expectedId: id } });
+    this.#checkSize(resource);
+    return this.#store.update({ ...resource, id }, { ifMatch });
+  }
+
+  /** `DELETE [type]/[id]`. */
+  async delete(type: string, id: string, ifMatch?: number): Promise<WriteResult> {
+    checkUrlType(type);
+    checkUrlId(id);
+    return this.#store.delete(type, id, { ifMatch });
+  }
+
+  /** `POST [base]` with a batch or transaction Bundle; returns the response Bundle. */
+  async bundle(body: unknown, options: { includeResources: boolean }): Promise<FhirBundle> {
+    const parsed = parseBundle(body, { resourceBytes: this.#resourceBytes });
+    if (parsed.kind === 'transaction') return runTransaction(this.#store, parsed, options);
+    return runBatch(this.#store, parsed, { ...options, concurrency: this.#batchConcurrency });
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * The fhir-server HTTP app: built from its dependencies, not listening, so tests
+ * drive it with `app.inject()` and `main` decides where it listens.
+ */
+import Fastify from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildFhirRoutes, fhirNotFound } from './fhir-routes.ts';
+import type { FhirRoutesDeps } from './fhir-routes.ts';
+
+/** What the app needs. */
+export interface AppDeps extends FhirRoutesDeps {
+  /** Logger (pino); default: silent. */
+  logger?: Logger;
+}
+
+/** Builds the app with the FHIR routes; other route sets (export, auth) register on the returned instance. */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify(deps.logger ? { loggerInstance: deps.logger } : { logger: false }) as unknown as FastifyInstance;
+  buildFhirRoutes(app, deps);
+  app.setNotFoundHandler(fhirNotFound);
+  return app;
+}
