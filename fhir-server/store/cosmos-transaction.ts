@@ -109,9 +109,14 @@ async function applyJournaled(parts: TransactionParts, txId: string, writes: Pla
   const header = await journal.begin(txId, writes.map((w) => w.current), targets, deadlineMs, settings.concurrency);
   try {
     await mapBounded(writes, settings.concurrency, async (write) => {
-      await settings.hooks?.beforeWrite?.(write.index);
-      if (Date.now() > deadlineMs) throw new FhirError('unavailable', 'The transaction ran past its deadline', { index: write.index });
-      await writeOne(documents, write);
+      try {
+        await settings.hooks?.beforeWrite?.(write.index);
+        if (Date.now() > deadlineMs) throw new FhirError('unavailable', 'The transaction ran past its deadline');
+        await writeOne(documents, write);
+      } catch (error) {
+        const failure = toFhirError(error, `writing ${write.next.resourceType}/${write.next.id}`);
+        throw failure.index === undefined ? failure.withIndex(write.index) : failure;
+      }
     });
   } catch (failure) {
     await rollBackOwn(parts, header, failure);
