@@ -10,7 +10,7 @@ import { readEntry, responseBundle, writeEntry } from './bundle-response.ts';
 import { FhirError } from './errors.ts';
 import { readLive } from './read-live.ts';
 import type { BundleEntry, FhirBundle } from './types.ts';
-import type { ResourceStore, WriteOp, WriteResult } from '../store/resource-store.ts';
+import type { ReadResult, ResourceStore, WriteOp, WriteResult } from '../store/resource-store.ts';
 
 /** Options of a transaction. */
 export interface TransactionOptions {
@@ -38,6 +38,9 @@ export async function runTransaction(store: ResourceStore, bundle: ParsedBundle,
       ops.push(entry.op);
     }
   });
+  // Reads are answered as of after the writes, but checked before them, so a failing read writes nothing.
+  const written = new Map(ops.map((op, i) => [keyOf(targetOfOp(op)), i]));
+  const reads = await Promise.all(entries.map((entry, index) => readBefore(store, entry, index, ops, written)));
   let results: WriteResult[];
   try {
     results = await store.transaction(ops);
@@ -49,16 +52,31 @@ export async function runTransaction(store: ResourceStore, bundle: ParsedBundle,
     throw error;
   }
   const byEntry = new Map(writeIndexes.map((entryIndex, i) => [entryIndex, results[i]!]));
-  const response: BundleEntry[] = [];
-  for (const [index, entry] of entries.entries()) {
-    if (entry.kind === 'write') {
-      response.push(writeEntry(byEntry.get(index)!, options.includeResources));
-      continue;
-    }
-    const read = await readLive(store, entry.type, entry.id).catch((error: unknown) => {
-      throw error instanceof FhirError ? error.at(`Bundle.entry[${index}]`).withIndex(index) : error;
-    });
-    response.push(entry.kind === 'read' ? readEntry(read) : writeEntry({ outcome: 'kept', ...read }, options.includeResources));
-  }
+  const response: BundleEntry[] = entries.map((entry, index) => {
+    if (entry.kind === 'write') return writeEntry(byEntry.get(index)!, options.includeResources);
+    const read = reads[index];
+    if (read) return entry.kind === 'read' ? readEntry(read) : writeEntry({ outcome: 'kept', ...read }, options.includeResources);
+    const own = results[written.get(keyOf(entry))!]!;
+    return readEntry({ resourceType: own.resourceType, id: own.id, versionId: own.versionId!, lastUpdated: own.lastUpdated!, lastUpdatedMs: own.lastUpdatedMs!, deleted: false, resource: own.resource! });
+  });
   return responseBundle('transaction-response', response);
+}
+
+const keyOf = (target: { type: string; id: string }): string => `${target.type}/${target.id}`;
+
+function targetOfOp(op: WriteOp): { type: string; id: string } {
+  return op.op === 'delete' ? { type: op.resourceType, id: op.id } : { type: op.resource.resourceType, id: op.resource.id };
+}
+
+// The current version for a read entry, or undefined when the transaction itself writes the target (read from its result).
+async function readBefore(store: ResourceStore, entry: PreparedEntry, index: number, ops: WriteOp[], written: Map<string, number>): Promise<(ReadResult & { deleted: false }) | undefined> {
+  if (entry.kind === 'write') return undefined;
+  const own = written.get(keyOf(entry));
+  try {
+    if (own === undefined) return await readLive(store, entry.type, entry.id);
+    if (ops[own]!.op === 'delete') throw new FhirError('gone', `${keyOf(entry)} is deleted by this transaction`);
+    return undefined;
+  } catch (error) {
+    throw error instanceof FhirError ? error.at(`Bundle.entry[${index}]`).withIndex(index) : error;
+  }
 }
