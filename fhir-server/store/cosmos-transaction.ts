@@ -14,9 +14,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { FhirError } from '../fhir/errors.ts';
-import { isWriteRace, toFhirError } from './cosmos-errors.ts';
+import { cosmosStatus, isWriteRace, toFhirError } from './cosmos-errors.ts';
 import type { ResourceDocuments } from './cosmos-documents.ts';
-import { partitionKeyOf } from './document.ts';
+import { partitionKeyOf, versionInfo } from './document.ts';
 import type { ResourceDocument } from './document.ts';
 import type { JournalHeader, JournalTarget, TransactionJournal } from './journal.ts';
 import { mapBounded } from './pool.ts';
@@ -64,6 +64,10 @@ interface PlannedWrite {
   index: number;
   next: ResourceDocument;
   current: ResourceDocument | undefined;
+  /** A create that may find the id taken by a concurrent writer and then keeps theirs. */
+  keepIfTaken: boolean;
+  /** Set when that happened: the result to report instead of the plan's. */
+  kept?: WriteResult;
 }
 
 /** Applies `ops` all or nothing and returns one result per op. */
@@ -85,16 +89,28 @@ export async function applyTransaction(parts: TransactionParts, ops: WriteOp[]):
       throw toFhirError(error, 'planning').withIndex(index);
     }
   });
-  const writes: PlannedWrite[] = plans.flatMap((plan, index) => (plan.next ? [{ index, next: plan.next, current: currents[index] }] : []));
+  const writes: PlannedWrite[] = plans.flatMap((plan, index) => {
+    if (!plan.next) return [];
+    const op = ops[index]!;
+    return [{ index, next: plan.next, current: currents[index], keepIfTaken: op.op === 'create' && op.ifExists === 'keep' && !currents[index] }];
+  });
   if (writes.length === 1) await writeOne(documents, writes[0]!);
   else if (writes.length > 1) await applyJournaled(parts, txId, writes);
-  return plans.map((plan) => plan.result);
+  const kept = new Map(writes.flatMap((w) => (w.kept ? [[w.index, w.kept] as const] : [])));
+  return plans.map((plan, index) => kept.get(index) ?? plan.result);
 }
 
 async function writeOne(documents: ResourceDocuments, write: PlannedWrite): Promise<void> {
   try {
     await documents.put(write.next, write.current);
   } catch (error) {
+    if (write.keepIfTaken && cosmosStatus(error) === 409) {
+      const winner = await documents.get(write.next.pk, write.next.id);
+      if (winner && !winner.deleted && winner.resource) {
+        write.kept = { outcome: 'kept', ...versionInfo(winner), resource: winner.resource };
+        return;
+      }
+    }
     if (isWriteRace(error)) throw new FhirError('conflict', `${write.next.resourceType}/${write.next.id} was changed concurrently`, { index: write.index, cause: error });
     throw toFhirError(error, `writing ${write.next.resourceType}/${write.next.id}`).withIndex(write.index);
   }
