@@ -56,8 +56,14 @@ export function createCosmosClient(connection: CosmosConnection): CosmosClient {
 
 /** Creates the database if it does not exist and returns it. */
 export async function ensureDatabase(client: CosmosClient, databaseId: string): Promise<Database> {
-  const { database } = await client.databases.createIfNotExists({ id: databaseId });
-  return database;
+  try {
+    const { database } = await client.databases.createIfNotExists({ id: databaseId });
+    return database;
+  } catch (err) {
+    // Two callers creating it at once: the loser gets 409, and the database exists.
+    if ((err as { code?: number }).code === 409) return client.database(databaseId);
+    throw err;
+  }
 }
 
 /** Creates the database and container if they do not exist (container partitioned on `partitionKeyPath`) and returns the container. */
@@ -69,10 +75,15 @@ export async function ensureContainer(
   definition: Omit<ContainerDefinition, 'id' | 'partitionKey'> = {},
 ): Promise<Container> {
   const database = await ensureDatabase(client, databaseId);
-  const { container } = await database.containers.createIfNotExists({
-    ...definition,
-    id: containerId,
-    partitionKey: { paths: [partitionKeyPath] },
-  });
-  return container;
+  try {
+    const { container } = await database.containers.createIfNotExists({
+      ...definition,
+      id: containerId,
+      partitionKey: { paths: [partitionKeyPath] },
+    });
+    return container;
+  } catch (err) {
+    if ((err as { code?: number }).code === 409) return database.container(containerId);
+    throw err;
+  }
 }

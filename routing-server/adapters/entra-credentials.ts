@@ -21,8 +21,8 @@ export function entraCredentialOptions(options: EntraOptions) {
     // Instance discovery asks login.microsoftonline.com about the authority; a sovereign or local authority is known already.
     disableInstanceDiscovery: true,
     additionalPolicies: trustCa(options.caPem),
-    // One retry layer: the routing server's callers back off; here a short retry for transient faults only.
-    retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2_000 },
+    // One retry layer: callers of the mesh retry UNAVAILABLE with backoff, so the pipeline does not retry too.
+    retryOptions: { maxRetries: 0 },
   };
 }
 

@@ -26,7 +26,8 @@ export class KeyVaultIdentitySecretStore implements IdentitySecretStore {
     this.client = new SecretClient(options.vaultUrl, options.credential, {
       disableChallengeResourceVerification: options.disableChallengeResourceVerification ?? !/\.vault\.azure\.(net|cn)$|\.vault\.usgovcloudapi\.net$/.test(new URL(options.vaultUrl).hostname),
       additionalPolicies: trustCa(options.caPem),
-      retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2_000 },
+      // One retry layer: callers retry UNAVAILABLE with backoff.
+      retryOptions: { maxRetries: 0 },
     });
   }
 

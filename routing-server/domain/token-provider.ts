@@ -43,6 +43,7 @@ export class ManagedIdentityResourceTokenProvider {
   private readonly tokens: RefreshingCache<ResourceToken>;
   private readonly credentials: RefreshingCache<CachedCredential>;
   private readonly clock: Clock;
+  private readonly coolDown = new Map<string, { untilMs: number; failures: number; reason: string }>();
 
   /** Wires the provider to its secret store and credential factory. */
   constructor(
@@ -77,6 +78,32 @@ export class ManagedIdentityResourceTokenProvider {
   }
 
   private async acquire(account: AccountRecord, identityKey: string, resource: string): Promise<Timed<ResourceToken>> {
+    const now = this.clock.now();
+    const cooling = this.coolDown.get(identityKey);
+    if (cooling && now < cooling.untilMs) {
+      throw new RoutingError('dependency-unavailable', `${cooling.reason} (backing off for ${Math.ceil((cooling.untilMs - now) / 1000)} s)`, {
+        retryAfterMs: cooling.untilMs - now,
+      });
+    }
+    try {
+      const token = await this.acquireNow(account, identityKey, resource);
+      this.coolDown.delete(identityKey);
+      return token;
+    } catch (err) {
+      if (isRoutingError(err, 'dependency-unavailable')) {
+        // Back off per identity (1 s doubling to 30 s) instead of sending every caller's request to a failing
+        // dependency; drop the credential too, since MSAL would otherwise refuse the same request for 60 s on its own.
+        const failures = (cooling?.failures ?? 0) + 1;
+        const delay = Math.min(30_000, 1_000 * 2 ** (failures - 1));
+        this.coolDown.set(identityKey, { untilMs: this.clock.now() + delay, failures, reason: err.message });
+        this.credentials.delete(identityKey);
+        throw new RoutingError('dependency-unavailable', err.message, { cause: err, retryAfterMs: delay });
+      }
+      throw err;
+    }
+  }
+
+  private async acquireNow(account: AccountRecord, identityKey: string, resource: string): Promise<Timed<ResourceToken>> {
     const cached = await this.credentials.get(identityKey, () => this.buildCredential(account));
     const acquiredAt = this.clock.now();
     let token: AccessToken | null;
@@ -106,6 +133,8 @@ export class ManagedIdentityResourceTokenProvider {
 }
 
 const AADSTS_RE = /AADSTS\d+/;
+/** AADSTS codes and OAuth errors that mean "try again later", not "this identity is wrong". */
+const TRANSIENT_RE = /AADSTS(90033|90055|50196)\b|temporarily_unavailable|server_error|throttl/i;
 
 /** Maps an @azure/identity failure to a RoutingError; keeps the AADSTS code, drops anything else the service said. */
 export function mapEntraError(err: unknown, clientId: string, resource: string): RoutingError {
@@ -114,7 +143,7 @@ export function mapEntraError(err: unknown, clientId: string, resource: string):
   const text = `${e.errorResponse?.errorDescription ?? ''} ${e.message ?? ''}`;
   const code = AADSTS_RE.exec(text)?.[0];
   const status = e.statusCode;
-  if (status === 429 || (status !== undefined && status >= 500)) {
+  if (status === 429 || (status !== undefined && status >= 500) || TRANSIENT_RE.test(text) || TRANSIENT_RE.test(e.errorResponse?.error ?? '')) {
     return new RoutingError('dependency-unavailable', `Entra ID is unavailable (HTTP ${status}${code ? `, ${code}` : ''}); retry later`, { cause: err });
   }
   if (code || (status !== undefined && status >= 400 && status < 500) || e.errorResponse?.error) {
