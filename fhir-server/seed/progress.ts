@@ -48,7 +48,8 @@ export class ProgressBar {
   finish(): { seconds: number; perSecond: number } {
     const seconds = (Date.now() - this.#startMs) / 1000;
     const perSecond = seconds > 0 ? this.#done / seconds : this.#done;
-    this.#draw(this.#stream.isTTY ? '\r' : '', '\n');
+    if (this.#stream.isTTY) this.#draw('\r', '\n');
+    else if (this.#lastDecile < 10) this.#draw('', '\n');
     return { seconds, perSecond };
   }
 

@@ -20,6 +20,8 @@ export interface CosmosFixture {
   client: CosmosClient;
   /** PEM of the local CA. */
   caPem: string;
+  /** File holding that PEM. */
+  caFile: string;
   /** Stops the stand-in. */
   stop(): Promise<void>;
 }
@@ -33,6 +35,7 @@ export async function startCosmosFixture(): Promise<CosmosFixture> {
     cosmos,
     client,
     caPem: tls.caPem,
+    caFile: tls.caFile,
     async stop() {
       client.dispose();
       await cosmos.stop();
