@@ -10,6 +10,7 @@ import { answerTo } from '../fhir/error-table.ts';
 import { FhirError } from '../fhir/errors.ts';
 import { parseIfMatch } from '../fhir/etag.ts';
 import type { FhirService } from '../fhir/fhir-service.ts';
+import { checkUrlType } from '../fhir/validate.ts';
 import { fromHttpError } from './fhir-errors.ts';
 import { fhirJson, sendResource, sendWrite, versionHeaders } from './fhir-reply.ts';
 
@@ -102,6 +103,7 @@ export function buildFhirRoutes(app: FastifyInstance, deps: FhirRoutesDeps): voi
 
       scope.get<TypeParams>('/:type', async (request) => {
         await authorize(request, 'read');
+        checkUrlType(request.params.type);
         throw new FhirError('not-supported', `Search (GET ${request.params.type}) is not supported; read by id`);
       });
 

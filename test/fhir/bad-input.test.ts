@@ -63,6 +63,7 @@ const cases: BadCase[] = [
   { name: 'XML body', method: 'POST', url: '/Patient', body: '<Patient xmlns="http://hl7.org/fhir"/>', headers: { 'content-type': 'application/fhir+xml' }, status: 415, code: 'not-supported' },
   { name: 'resource over the body limit', method: 'POST', url: '/Patient', body: { ...okPatient, text: { status: 'generated', div: big } }, status: 413, code: 'too-costly' },
   { name: 'search is not offered', method: 'GET', url: '/Patient?name=x', status: 400, code: 'not-supported' },
+  { name: 'search on an unknown type', method: 'GET', url: '/Foo?name=x', status: 404, code: 'not-found' },
   { name: 'unknown path', method: 'GET', url: '/Patient/x/y/z', status: 404, code: 'not-found' },
   { name: 'POST to base with a resource that is not a Bundle', method: 'POST', url: '/', body: okPatient, status: 400, code: 'invalid' },
   { name: 'Bundle of type collection', method: 'POST', url: '/', body: { resourceType: 'Bundle', type: 'collection', entry: [] }, status: 400, code: 'invalid' },

@@ -4,11 +4,13 @@
  * because the process dies (then recovery rolls the journal back).
  */
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FhirError } from '../../fhir-server/fhir/errors.ts';
 import type { CosmosResourceStore } from '../../fhir-server/store/cosmos-resource-store.ts';
-import type { WriteOp } from '../../fhir-server/store/resource-store.ts';
+import { startTransactionRecovery } from '../../fhir-server/store/recovery.ts';
+import type { RecoveryReport, WriteOp } from '../../fhir-server/store/resource-store.ts';
 import { rejectsWith } from './support/assert-fhir.ts';
 import { freshStore, snapshot, startCosmosFixture } from './support/cosmos.ts';
 import type { CosmosFixture } from './support/cosmos.ts';
@@ -112,7 +114,7 @@ test('a concurrent write that beats op 3 makes the transaction roll back; the ot
   assert.equal(after.filter((d) => d.id !== 'p2'), before.filter((d) => d.id !== 'p2'));
 });
 
-function crashChild(databaseId: string, ops: WriteOp[], crashAt: number): Promise<{ code: number | null; signal: string | null; output: string }> {
+function crashChild(databaseId: string, ops: WriteOp[], crashAt: number, timeoutMs?: number): Promise<{ code: number | null; signal: string | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/fhir/support/crash-child.ts'], {
       env: {
@@ -123,6 +125,7 @@ function crashChild(databaseId: string, ops: WriteOp[], crashAt: number): Promis
         DATABASE_ID: databaseId,
         CRASH_AT: String(crashAt),
         OPS: JSON.stringify(ops),
+        ...(timeoutMs ? { TIMEOUT_MS: String(timeoutMs) } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -168,6 +171,21 @@ test('recovery leaves alone a document a later write replaced, and restores the 
   assert.is(p1.resource?.gender, 'female');
   assert.is(p1.versionId, 3);
   assert.equal(after.filter((d) => d.id !== 'p1'), before.filter((d) => d.id !== 'p1'));
+});
+
+test('the start-up recovery pass rolls back a dead transaction once its deadline has passed', async () => {
+  const store = await freshStore(fixture);
+  const ops = await seeded(store);
+  const before = await snapshot(store);
+  const child = await crashChild(store.container.database.id, ops, 2, 300);
+  assert.is(child.signal, 'SIGKILL', child.output);
+  await sleep(400);
+  const reports: RecoveryReport[] = [];
+  const loop = startTransactionRecovery(store, { intervalMs: 0, onReport: (r) => reports.push(r) });
+  assert.equal(await loop.first, { rolledBack: 1, inProgress: 0, skipped: 0 });
+  loop.stop();
+  assert.is(reports.length, 1);
+  assert.equal(await snapshot(store), before);
 });
 
 test('the same target twice in one transaction is refused before anything is written', async () => {

@@ -1,7 +1,8 @@
 /**
  * A process that starts a transaction and dies in the middle of applying it,
  * leaving its journal `applying`. Run by transactions.test.ts with:
- *   COSMOS_ENDPOINT, COSMOS_KEY, COSMOS_CA (PEM), DATABASE_ID, CRASH_AT (op index), OPS (JSON array of WriteOp)
+ *   COSMOS_ENDPOINT, COSMOS_KEY, COSMOS_CA (PEM), DATABASE_ID, CRASH_AT (op index), OPS (JSON array of WriteOp),
+ *   TIMEOUT_MS (optional transaction deadline)
  * Writes go one at a time; before the write of op CRASH_AT the process kills itself.
  */
 import { createCosmosClient } from '../../../common/cosmos.ts';
@@ -19,6 +20,7 @@ const client = createCosmosClient({ endpoint: env('COSMOS_ENDPOINT'), key: env('
 const store = await openCosmosResourceStore(client, {
   databaseId: env('DATABASE_ID'),
   concurrency: 1,
+  ...(process.env.TIMEOUT_MS ? { transactionTimeoutMs: Number(process.env.TIMEOUT_MS) } : {}),
   hooks: {
     beforeWrite(index) {
       if (index === crashAt) {
