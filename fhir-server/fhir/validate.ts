@@ -49,11 +49,15 @@ function checkId(value: Record<string, unknown>, type: string, expect: ResourceE
   }
 }
 
-// FHIR JSON has no nulls outside arrays and no empty strings or objects (R4 JSON representation, 'Null values').
-function checkJsonValues(node: unknown, path: string): void {
+/** Deepest nesting of objects and arrays accepted (real resources stay far below; the bound keeps every later walk safe). */
+export const maxJsonDepth = 100;
+
+// FHIR JSON has no nulls outside arrays and no empty strings (R4 JSON representation, 'Null values').
+function checkJsonValues(node: unknown, path: string, depth = 0): void {
+  if (depth > maxJsonDepth) throw new FhirError('invalid', `The resource is nested deeper than ${maxJsonDepth} levels`, { expression: path });
   if (Array.isArray(node)) {
     node.forEach((item, i) => {
-      if (item !== null) checkJsonValues(item, `${path}[${i}]`);
+      if (item !== null && typeof item === 'object') checkJsonValues(item, `${path}[${i}]`, depth + 1);
     });
     return;
   }
@@ -61,7 +65,7 @@ function checkJsonValues(node: unknown, path: string): void {
   for (const [key, child] of Object.entries(node)) {
     if (child === null) throw new FhirError('invalid', `${path}.${key} is null; FHIR JSON leaves absent elements out`, { expression: `${path}.${key}` });
     if (child === '') throw new FhirError('invalid', `${path}.${key} is an empty string`, { expression: `${path}.${key}` });
-    if (typeof child === 'object') checkJsonValues(child, `${path}.${key}`);
+    if (typeof child === 'object') checkJsonValues(child, `${path}.${key}`, depth + 1);
   }
 }
 

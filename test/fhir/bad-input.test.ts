@@ -56,6 +56,7 @@ const cases: BadCase[] = [
   { name: 'id longer than 64 characters', method: 'PUT', url: `/Patient/${'a'.repeat(65)}`, body: { ...okPatient, id: 'a'.repeat(65) }, status: 400, code: 'invalid' },
   { name: 'read with a malformed id', method: 'GET', url: '/Patient/bad_id', status: 400, code: 'invalid' },
   { name: 'null element', method: 'POST', url: '/Patient', body: { ...okPatient, birthDate: null }, status: 400, code: 'invalid' },
+  { name: 'nesting deeper than any resource', method: 'POST', url: '/Patient', body: `{"resourceType":"Patient","extension":${'['.repeat(2000)}${']'.repeat(2000)}}`, status: 400, code: 'invalid' },
   { name: 'meta that is not an object', method: 'POST', url: '/Patient', body: { ...okPatient, meta: 'v1' }, status: 400, code: 'invalid' },
   { name: 'contained entry without a type', method: 'POST', url: '/Patient', body: { ...okPatient, contained: [{ id: 'x' }] }, status: 400, code: 'invalid' },
   { name: 'malformed If-Match', method: 'PUT', url: '/Patient/existing', body: { ...okPatient, id: 'existing' }, headers: { 'if-match': 'version-one' }, status: 400, code: 'invalid' },
