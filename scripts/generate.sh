@@ -6,14 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 buf=node_modules/.bin/buf
-"$buf" lint
+"$buf" lint proto
 "$buf" generate
 # Reflection needs descriptors built by buf (imports included, no source info):
 # proto-loader's re-encoded descriptors break Go reflection clients.
 "$buf" build --exclude-source-info -o gen/descriptors.binpb
 if [[ "${1:-}" == "--baseline" || ! -f buf.baseline.binpb ]]; then
-  "$buf" build --exclude-source-info -o buf.baseline.binpb
+  "$buf" build proto --exclude-source-info -o buf.baseline.binpb
   echo "baseline image written: buf.baseline.binpb"
 fi
-"$buf" breaking --against buf.baseline.binpb
+"$buf" breaking proto --against buf.baseline.binpb
 echo "gen/ is up to date with proto/"
