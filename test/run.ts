@@ -70,12 +70,13 @@ function runFile(file: string, timeoutMs: number): Promise<FileResult> {
       if (summary) {
         result.passed = summary.passed;
         result.skipped = summary.skipped;
-        result.failed = summary.total - summary.passed - summary.skipped;
+        // uvu's Total counts the tests that ran (skipped ones are not in it).
+        result.failed = summary.total - summary.passed;
       }
       if (signal) result.problem = `killed by ${signal}${signal === 'SIGKILL' ? ` after ${timeoutMs} ms` : ''}`;
       else if (code !== 0) result.problem = `exited with code ${code}`;
       else if (!summary) result.problem = 'printed no uvu summary (a hook threw, or the file never called .run())';
-      else if (summary.total === 0) result.problem = 'ran no test';
+      else if (summary.total === 0 && summary.skipped === 0) result.problem = 'ran no test';
       if (result.problem && result.failed === 0) result.failed = 1;
       done(result);
     });
