@@ -1,0 +1,81 @@
+/**
+ * Every setting of the fhir-server, declared once: environment name (`FHIR_*`),
+ * type, default and doc. Layers: built-in defaults < config file (JSON) <
+ * environment; the account's export overrides come on top (see
+ * effective-configuration.ts). The export block mirrors the microsoft/fhir-server
+ * `ExportJobConfiguration` (its defaults; names as in the routing contract).
+ */
+import { describeSettings, type SettingsOf, type SettingsSchema } from '../../common/config.ts';
+
+/** The fhir-server settings schema. */
+export const fhirSettingsSchema = {
+  listen: {
+    host: { type: 'string', env: 'FHIR_HOST', default: '127.0.0.1', doc: 'Address to listen on' },
+    port: { type: 'int', env: 'FHIR_PORT', default: 8443, min: 0, max: 65535, doc: 'HTTPS port (the server never serves plain HTTP); 0 picks a free one' },
+  },
+  tls: {
+    certFile: { type: 'file', env: 'FHIR_TLS_CERT_FILE', required: true, doc: 'Server certificate chain (PEM)' },
+    keyFile: { type: 'file', env: 'FHIR_TLS_KEY_FILE', required: true, doc: 'Server private key (PEM)' },
+  },
+  publicBaseUrl: { type: 'url', env: 'FHIR_PUBLIC_BASE_URL', doc: 'FHIR base URL as clients see it (links, Location, manifests); default: from each request' },
+  trust: {
+    caFile: { type: 'file', env: 'FHIR_TRUST_CA_FILE', doc: 'Extra CA (PEM) trusted for Cosmos DB, Entra ID, Key Vault and Storage (private endpoints, local stand-ins)' },
+  },
+  cosmos: {
+    endpoint: { type: 'url', env: 'FHIR_COSMOS_ENDPOINT', required: true, doc: "Cosmos DB endpoint of the account's database" },
+    key: { type: 'string', env: 'FHIR_COSMOS_KEY', secret: true, doc: 'Cosmos DB key' },
+    database: { type: 'string', env: 'FHIR_COSMOS_DATABASE', default: 'fhir', doc: "The account's database" },
+    resourcesContainer: { type: 'string', env: 'FHIR_COSMOS_RESOURCES_CONTAINER', default: 'resources', doc: 'Container of FHIR resource documents' },
+    jobsContainer: { type: 'string', env: 'FHIR_COSMOS_JOBS_CONTAINER', default: 'exportJobs', doc: 'Container of export JobRecords' },
+  },
+  routing: {
+    address: { type: 'string', env: 'FHIR_ROUTING_ADDRESS', required: true, doc: 'Routing server host:port (gRPC over TLS)' },
+    caFile: { type: 'file', env: 'FHIR_ROUTING_CA_FILE', doc: 'CA (PEM) of the routing server certificate; default: trust.caFile, then the system CAs' },
+    refreshToken: { type: 'string', env: 'FHIR_ROUTING_REFRESH_TOKEN', required: true, secret: true, doc: "The account's bootstrap refresh token for the routing server" },
+    accountName: { type: 'string', env: 'FHIR_ROUTING_ACCOUNT_NAME', required: true, doc: 'Account this FHIR service belongs to' },
+    overridesRefreshSeconds: {
+      type: 'int', env: 'FHIR_ROUTING_OVERRIDES_REFRESH_SECONDS', default: 300, min: 0, max: 86_400,
+      doc: "Re-read the account's export overrides this often (0: only at start-up and on SIGHUP)",
+    },
+  },
+  auth: {
+    disabled: { type: 'bool', env: 'FHIR_AUTH_DISABLED', default: false, doc: 'Turns REST authentication off (local experiments only; logged loudly)' },
+    authorityHost: { type: 'url', env: 'FHIR_AUTH_AUTHORITY_HOST', default: 'https://login.microsoftonline.com', doc: 'Entra ID authority host' },
+    tenantId: { type: 'string', env: 'FHIR_AUTH_TENANT_ID', doc: 'Entra ID tenant whose tokens are accepted (required unless auth.disabled)' },
+    audience: { type: 'string', env: 'FHIR_AUTH_AUDIENCE', default: 'api://fhirmesh-fhir', doc: "Accepted token audience (the API's app id URI)" },
+    clientId: { type: 'string', env: 'FHIR_AUTH_CLIENT_ID', doc: "The API's application id, also accepted as audience" },
+    roles: {
+      read: { type: 'string', env: 'FHIR_AUTH_ROLE_READ', default: 'Fhir.Read', doc: 'App role (or delegated scope) for reads' },
+      write: { type: 'string', env: 'FHIR_AUTH_ROLE_WRITE', default: 'Fhir.Write', doc: 'App role (or delegated scope) for writes' },
+      export: { type: 'string', env: 'FHIR_AUTH_ROLE_EXPORT', default: 'Fhir.Export', doc: 'App role (or delegated scope) for $export' },
+      admin: { type: 'string', env: 'FHIR_AUTH_ROLE_ADMIN', default: 'Fhir.Admin', doc: 'App role (or delegated scope) for /_admin' },
+    },
+  },
+  keyVault: {
+    url: { type: 'url', env: 'FHIR_KEYVAULT_URL', doc: 'Key Vault holding client-supplied export destinations; without it such kick-offs are refused' },
+  },
+  export: {
+    storageAccountUri: { type: 'url', env: 'FHIR_EXPORT_STORAGE_ACCOUNT_URI', doc: 'Default storage account (blob endpoint URI) for exports that name no destination' },
+    maximumNumberOfConcurrentJobsAllowed: { type: 'int', env: 'FHIR_EXPORT_MAXIMUM_NUMBER_OF_CONCURRENT_JOBS_ALLOWED', default: 1, doc: 'Export jobs one instance runs at once' },
+    jobHeartbeatTimeoutThresholdSeconds: { type: 'int', env: 'FHIR_EXPORT_JOB_HEARTBEAT_TIMEOUT_THRESHOLD_SECONDS', default: 600, doc: 'Seconds without a heartbeat after which another worker takes a job over' },
+    jobPollingFrequencySeconds: { type: 'int', env: 'FHIR_EXPORT_JOB_POLLING_FREQUENCY_SECONDS', default: 60, doc: 'Seconds between queue polls of an idle worker' },
+    maximumNumberOfResourcesPerQuery: { type: 'int', env: 'FHIR_EXPORT_MAXIMUM_NUMBER_OF_RESOURCES_PER_QUERY', default: 10_000, doc: 'Resources read per store query (page size)' },
+    numberOfPagesPerCommit: { type: 'int', env: 'FHIR_EXPORT_NUMBER_OF_PAGES_PER_COMMIT', default: 10, doc: 'Pages written between progress checkpoints' },
+    rollingFileSizeInMb: { type: 'int', env: 'FHIR_EXPORT_ROLLING_FILE_SIZE_IN_MB', default: 64, doc: 'Size in MiB at which an output file is closed and the next started' },
+    maxJobRestartCount: { type: 'int', env: 'FHIR_EXPORT_MAX_JOB_RESTART_COUNT', default: 64, doc: 'Times a job may be taken over before it fails' },
+    defaultContainer: { type: 'string', env: 'FHIR_EXPORT_DEFAULT_CONTAINER', default: 'fhir-export', doc: 'Container for exports that name none' },
+    outputExpirySeconds: { type: 'int', env: 'FHIR_EXPORT_OUTPUT_EXPIRY_SECONDS', default: 86_400, min: 60, max: 90 * 86_400, doc: 'Output files may be deleted this long after a job completes' },
+    manifestSasUrls: { type: 'bool', env: 'FHIR_EXPORT_MANIFEST_SAS_URLS', default: false, doc: 'Manifest lists short-lived SAS URLs instead of download URLs that need a bearer token' },
+    sasUrlLifetimeSeconds: { type: 'int', env: 'FHIR_EXPORT_SAS_URL_LIFETIME_SECONDS', default: 3600, min: 60, max: 7 * 86_400, doc: 'Lifetime of a manifest SAS URL (user delegation SAS: at most 7 days)' },
+  },
+  shutdownGraceSeconds: { type: 'int', env: 'FHIR_SHUTDOWN_GRACE_SECONDS', default: 10, min: 0, max: 600, doc: 'Requests in flight may finish this long on shutdown' },
+  logLevel: { type: 'string', env: 'FHIR_LOG_LEVEL', default: 'info', doc: 'pino log level' },
+} satisfies SettingsSchema;
+
+/** Settings as loaded from defaults, file and environment (before account overrides). */
+export type FhirSettings = SettingsOf<typeof fhirSettingsSchema>;
+
+/** The settings as a Markdown table (setting, environment, default, meaning) for the README. */
+export function describeFhirSettings(): string {
+  return ['| Setting | Environment | Default | Meaning |', '|---|---|---|---|', ...describeSettings(fhirSettingsSchema)].join('\n');
+}
