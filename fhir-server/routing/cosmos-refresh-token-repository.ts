@@ -1,0 +1,148 @@
+/**
+ * `RefreshTokenRepository` on Cosmos DB: one document in the account's own
+ * database (by default `system/routing-refresh-token`, partition `/pk`).
+ *
+ * The first read that finds no document creates it from the bootstrap token
+ * given in configuration; from then on the stored document wins, so restarts
+ * and other instances pick up rotated tokens and the configured one is only a
+ * seed. Replacements carry `If-Match: <etag>`; a 412 means another instance
+ * stored first, and the adapter reads back what it stored.
+ */
+import type { Container, CosmosClient, ItemDefinition } from '@azure/cosmos';
+import { ensureContainer } from '../../common/cosmos.ts';
+import {
+  RefreshTokenStoreError,
+  type RefreshTokenRepository,
+  type RefreshTokenUpdate,
+  type ReplaceOutcome,
+  type StoredRefreshToken,
+} from './refresh-token-repository.ts';
+
+/** Where the document lives and what seeds it. */
+export interface CosmosRefreshTokenRepositoryOptions {
+  /** The account's database. */
+  databaseId: string;
+  /** Container of service documents, partitioned on `/pk` (default `system`). */
+  containerId?: string;
+  /** Id (and partition key) of the document (default `routing-refresh-token`). */
+  documentId?: string;
+  /** Refresh token issued by the operator at provisioning; used only while no document exists. */
+  bootstrapRefreshToken?: string;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+/** Defaults of {@link CosmosRefreshTokenRepositoryOptions}. */
+export const refreshTokenRepositoryDefaults = Object.freeze({ containerId: 'system', documentId: 'routing-refresh-token' });
+
+interface RefreshTokenDocument extends ItemDefinition {
+  id: string;
+  pk: string;
+  refreshToken: string;
+  tokenId: string;
+  expiresOn?: string;
+  storedAt: string;
+  source: 'bootstrap' | 'rotation';
+  previousTokenId?: string;
+  previousValidUntil?: string;
+}
+
+/** Creates the container if needed and returns the repository. */
+export async function openCosmosRefreshTokenRepository(client: CosmosClient, options: CosmosRefreshTokenRepositoryOptions): Promise<CosmosRefreshTokenRepository> {
+  const container = await ensureContainer(client, options.databaseId, options.containerId ?? refreshTokenRepositoryDefaults.containerId, '/pk');
+  return new CosmosRefreshTokenRepository(container, options);
+}
+
+/** See the module comment. */
+export class CosmosRefreshTokenRepository implements RefreshTokenRepository {
+  readonly #container: Container;
+  readonly #id: string;
+  readonly #bootstrap: string | undefined;
+  readonly #now: () => number;
+
+  /** Wraps an existing container (partitioned on `/pk`). */
+  constructor(container: Container, options: Omit<CosmosRefreshTokenRepositoryOptions, 'databaseId'> = {}) {
+    this.#container = container;
+    this.#id = options.documentId ?? refreshTokenRepositoryDefaults.documentId;
+    this.#bootstrap = options.bootstrapRefreshToken || undefined;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async current(): Promise<StoredRefreshToken> {
+    const doc = await this.#read();
+    if (doc) return toStored(doc);
+    if (!this.#bootstrap) {
+      throw new RefreshTokenStoreError('not-configured', `no refresh token is stored (${this.#id}) and no bootstrap refresh token is configured`);
+    }
+    const seed: RefreshTokenDocument = {
+      id: this.#id,
+      pk: this.#id,
+      refreshToken: this.#bootstrap,
+      tokenId: 'bootstrap',
+      storedAt: new Date(this.#now()).toISOString(),
+      source: 'bootstrap',
+    };
+    try {
+      const { resource } = await this.#container.items.create<RefreshTokenDocument>(seed);
+      return toStored(resource!);
+    } catch (err) {
+      // Another instance seeded it first: theirs is the same token or a newer one.
+      if (statusOf(err) !== 409) throw storeError(err, 'seeding');
+      return this.current();
+    }
+  }
+
+  async replace(expected: StoredRefreshToken, next: RefreshTokenUpdate): Promise<ReplaceOutcome> {
+    const doc: RefreshTokenDocument = {
+      id: this.#id,
+      pk: this.#id,
+      refreshToken: next.token,
+      tokenId: next.tokenId,
+      expiresOn: new Date(next.expiresOnMs).toISOString(),
+      storedAt: new Date(this.#now()).toISOString(),
+      source: 'rotation',
+      previousTokenId: next.previousTokenId,
+      ...(next.previousValidUntilMs ? { previousValidUntil: new Date(next.previousValidUntilMs).toISOString() } : {}),
+    };
+    try {
+      const { resource } = await this.#container
+        .item(this.#id, this.#id)
+        .replace<RefreshTokenDocument>(doc, { accessCondition: { type: 'IfMatch', condition: expected.etag } });
+      return { outcome: 'stored', current: toStored(resource!) };
+    } catch (err) {
+      if (statusOf(err) !== 412) throw storeError(err, 'storing the rotated token');
+      return { outcome: 'lost-race', current: await this.current() };
+    }
+  }
+
+  async #read(): Promise<RefreshTokenDocument | undefined> {
+    try {
+      const { resource } = await this.#container.item(this.#id, this.#id).read<RefreshTokenDocument>();
+      return resource;
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw storeError(err, 'reading');
+    }
+  }
+}
+
+function toStored(doc: RefreshTokenDocument): StoredRefreshToken {
+  return {
+    token: doc.refreshToken,
+    tokenId: doc.tokenId,
+    expiresOnMs: doc.expiresOn ? Date.parse(doc.expiresOn) : undefined,
+    storedAtMs: Date.parse(doc.storedAt),
+    etag: doc._etag ?? '',
+  };
+}
+
+function statusOf(err: unknown): number | undefined {
+  const code = (err as { code?: unknown; statusCode?: unknown } | null)?.code ?? (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** A store failure with the status only: the SDK's message could echo the request body, which holds the token. */
+function storeError(err: unknown, doing: string): RefreshTokenStoreError {
+  const status = statusOf(err);
+  return new RefreshTokenStoreError('unavailable', `refresh token store failed while ${doing} (${status ? `HTTP ${status}` : (err as Error)?.name ?? 'error'})`, status);
+}
