@@ -47,3 +47,8 @@ export class AccountConfigurationClient {
     return { accountName: res.accountName, fhirProperties, exportJobConfiguration: overrides, allowedResourceUris: res.allowedResourceUris, etag: res.etag };
   }
 }
+
+/** The client as a source of export overrides only (`{ get() }`), the shape the configuration layer's override watcher reads. */
+export function accountOverridesSource(client: AccountConfigurationClient): { get(): Promise<ExportJobConfiguration> } {
+  return { get: async () => (await client.get()).exportJobConfiguration };
+}
