@@ -30,7 +30,7 @@ export interface AppliedOverrides {
 export interface ConfigurationSnapshot {
   /** Increments with every accepted change. */
   readonly version: number;
-  /** Every setting (before overrides). */
+  /** Every setting as loaded; its `export` block is before overrides: read export values from `export` below. */
   readonly settings: FhirSettings;
   /** The effective export settings. */
   readonly export: ExportJobConfiguration;
