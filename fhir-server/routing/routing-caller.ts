@@ -13,6 +13,9 @@ import { RefreshTokenStoreError, type RefreshTokenRepository, type StoredRefresh
 import { abortError, backoffDelayMs, type AbortSignalLike, routingRetryDefaults, sleep, type RoutingRetryOptions } from './retry-policy.ts';
 import { RoutingTokenError, fromServiceError, isServiceError } from './routing-token-error.ts';
 
+/** Least time worth starting another attempt with. */
+const MIN_ATTEMPT_MS = 500;
+
 /** A generated client's unary method. */
 export type UnaryMethod<Req, Res> = (
   request: Req,
@@ -111,7 +114,9 @@ export class RoutingCaller {
       }
       const retryAfterMs = failure instanceof RoutingTokenError ? failure.retryAfterMs : undefined;
       const delayMs = backoffDelayMs(this.#retry, attempt, retryAfterMs);
-      if (handling !== 'retry' || Date.now() + delayMs >= deadline) throw failure instanceof RoutingTokenError ? failure.withAttempts(attempt) : failure;
+      // An attempt squeezed into the last few milliseconds would only turn the real error into DEADLINE_EXCEEDED.
+      const roomAfterDelay = deadline - Date.now() - delayMs;
+      if (handling !== 'retry' || roomAfterDelay < Math.min(MIN_ATTEMPT_MS, this.#retry.perCallTimeoutMs)) throw failure instanceof RoutingTokenError ? failure.withAttempts(attempt) : failure;
       this.stats.retries++;
       const code = failure instanceof RoutingTokenError ? failure.codeName : `store-${failure.kind}`;
       this.#logger.info({ rpc, attempt, code, delayMs, retryAfterMs, correlationId: options.correlationId }, 'routing call failed; retrying');
