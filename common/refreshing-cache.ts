@@ -64,17 +64,23 @@ export class RefreshingCache<V> {
 
   /** The value for `key`: cached if still servable (refreshing it in the background when due), else loaded once for all concurrent callers. */
   async get(key: string, load: () => Promise<Timed<V>>): Promise<V> {
-    const entry = this.entries.get(key);
-    const now = this.now();
-    if (entry && now < entry.serveUntilMs) {
-      this.stats.hits++;
-      entry.usedSinceLoad = true;
-      entry.load = load;
-      if (now >= entry.refreshAtMs) this.refreshInBackground(key, entry);
-      return entry.value;
-    }
+    const hit = this.peek(key, load);
+    if (hit !== undefined) return hit.value;
     this.stats.misses++;
     return (await this.loadOnce(key, load)).value;
+  }
+
+  /** The cached value if still servable, synchronously (the hot path); starts a background refresh when due. */
+  peek(key: string, load?: () => Promise<Timed<V>>): { value: V } | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    const now = this.now();
+    if (now >= entry.serveUntilMs) return undefined;
+    this.stats.hits++;
+    entry.usedSinceLoad = true;
+    if (load) entry.load = load;
+    if (now >= entry.refreshAtMs) this.refreshInBackground(key, entry);
+    return { value: entry.value };
   }
 
   /** Drops one key (e.g. after its credential was rejected). */

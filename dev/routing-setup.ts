@@ -14,6 +14,7 @@ import { CredentialKind, type ExportJobConfiguration } from '../gen/fhirmesh/rou
 import { bearerMetadata, tlsChannelCredentials, unaryCall } from '../common/grpc/client.ts';
 import { createLogger } from '../common/logging.ts';
 import { createIdentityCertificate } from './certs.ts';
+import { spawnRoutingServer, type RoutingProcess } from './routing-process.ts';
 import { startStandIns, type StandIns, type StandInsOptions } from './standins.ts';
 
 /** App id URI of the routing server's admin API. */
@@ -51,6 +52,8 @@ export interface RoutingSetup {
   env: Record<string, string>;
   /** The routing server, when started in this process. */
   routing?: RunningRoutingServer;
+  /** The routing server's process, when started as its own process. */
+  routingProcess?: RoutingProcess;
   /** host:port of the routing server. */
   address: string;
   /** Admin client of the routing server. */
@@ -69,10 +72,8 @@ export interface RoutingSetupOptions extends StandInsOptions {
   standIns?: StandIns;
   /** Extra ROUTING_* environment settings. */
   env?: Record<string, string>;
-  /** Start the routing server in this process (default true); otherwise give `address` of one started elsewhere with `env`. */
-  inProcess?: boolean;
-  /** Address of an externally started routing server. */
-  address?: string;
+  /** Where the routing server runs: in this process (default) or as its own process (routing-server/main.ts). */
+  mode?: 'in-process' | 'child-process';
 }
 
 /** Registers the routing server's own identities with the stand-ins and returns its environment. */
@@ -105,8 +106,12 @@ export async function startRoutingSetup(options: RoutingSetupOptions = {}): Prom
   const standIns = options.standIns ?? (await startStandIns(options));
   const env = routingEnvironment(standIns, options.env);
   let routing: RunningRoutingServer | undefined;
-  let address = options.address ?? '';
-  if (options.inProcess !== false) {
+  let routingProcess: RoutingProcess | undefined;
+  let address: string;
+  if (options.mode === 'child-process') {
+    routingProcess = await spawnRoutingServer(env);
+    address = routingProcess.address;
+  } else {
     const config: RoutingConfig = loadRoutingConfig(undefined, env);
     routing = await startRoutingServer(config, createLogger('routing-server', config.logLevel));
     address = routing.address;
@@ -158,6 +163,7 @@ export async function startRoutingSetup(options: RoutingSetupOptions = {}): Prom
     standIns,
     env,
     routing,
+    routingProcess,
     address,
     accounts,
     adminToken,
@@ -165,6 +171,7 @@ export async function startRoutingSetup(options: RoutingSetupOptions = {}): Prom
     stop: async () => {
       accounts.close();
       await routing?.stop();
+      await routingProcess?.stop();
       if (!options.standIns) await standIns.stop();
     },
   };

@@ -37,6 +37,11 @@ export class AccountCache {
     return account;
   }
 
+  /** The cached account if current, synchronously (the hot path); else undefined. */
+  peek(name: string): AccountRecord | undefined {
+    return this.cache.peek(name)?.value;
+  }
+
   /** Forgets a name (after an admin change on this instance). */
   invalidate(name: string): void {
     this.cache.delete(name);

@@ -87,6 +87,17 @@ export class RefreshTokenManager {
     const now = this.clock.now();
     const cached = this.cache.get(hash);
     if (cached && now < cached.validUntilMs) return cached.principal;
+    return this.load(hash, now);
+  }
+
+  /** The principal of a token whose validation is cached and current, synchronously (the hot path); else undefined. */
+  validateCached(token: string | undefined): RefreshTokenPrincipal | undefined {
+    if (!token || !token.startsWith(REFRESH_TOKEN_PREFIX) || token.length > 200) return undefined;
+    const cached = this.cache.get(hashRefreshToken(token));
+    return cached && this.clock.now() < cached.validUntilMs ? cached.principal : undefined;
+  }
+
+  private async load(hash: string, now: number): Promise<RefreshTokenPrincipal> {
     const doc = await this.store.get(hash);
     const principal = await this.check(doc, now);
     const validUntil = Math.min(now + this.options.cacheTtlMs, this.validUntil(doc!));

@@ -9,6 +9,18 @@ const MAX_LENGTH = 2048;
  * "/.default" scope suffix is removed. Throws `invalid-argument` saying why.
  */
 export function normaliseResourceUri(input: string): string {
+  const known = normalised.get(input);
+  if (known !== undefined) return known;
+  const result = normalise(input);
+  if (normalised.size >= 1_000) normalised.clear();
+  normalised.set(input, result);
+  return result;
+}
+
+// Valid inputs seen recently (bounded): the hot path asks for the same few resources again and again.
+const normalised = new Map<string, string>();
+
+function normalise(input: string): string {
   if (typeof input !== 'string' || input.trim() === '') {
     throw new RoutingError('invalid-argument', 'resource_uri is required: an absolute https URI such as https://storage.azure.com');
   }

@@ -72,6 +72,11 @@ export class ManagedIdentityResourceTokenProvider {
     return this.tokens.get(`${account.name}\n${identityKey}\n${resource}`, () => this.acquire(account, identityKey, resource));
   }
 
+  /** The cached token if still servable, synchronously (the hot path); else undefined. */
+  peekToken(account: AccountRecord, resource: string): ResourceToken | undefined {
+    return this.tokens.peek(`${account.name}\n${this.identityKey(account)}\n${resource}`)?.value;
+  }
+
   private identityKey(account: AccountRecord): string {
     const { clientId, tenantId, secretName } = account.identity;
     return `${tenantId}/${clientId}/${secretName}/${account.identityEtag}`;

@@ -29,6 +29,17 @@ export class TokenUseCases {
     return { principal, account };
   }
 
+  /** A token for `resourceUri` from memory alone when everything is cached (no I/O, no awaiting); else undefined. */
+  getCachedToken(refreshToken: string | undefined, resourceUri: string): TokenAnswer | undefined {
+    const principal = this.refreshTokens.validateCached(refreshToken);
+    const account = principal && this.accounts.peek(principal.accountName);
+    if (!account || account.state !== 'active') return undefined;
+    const resource = normaliseResourceUri(resourceUri);
+    if (!account.allowedResourceUris.includes(resource)) return undefined;
+    const token = this.provider.peekToken(account, resource);
+    return token && { ...token, resource };
+  }
+
   /** A token for `resourceUri` as the caller's managed identity. */
   async getToken(refreshToken: string | undefined, resourceUri: string): Promise<TokenAnswer> {
     const { account } = await this.authenticate(refreshToken);

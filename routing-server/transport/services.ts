@@ -29,7 +29,8 @@ export interface ServiceDeps {
 export function tokenService(deps: ServiceDeps): TokenServiceServer {
   return {
     getToken: unary('TokenService/GetToken', deps.logger, async (call) => {
-      const answer = await deps.tokens.getToken(bearerToken(call.metadata), call.request.resourceUri);
+      const refreshToken = bearerToken(call.metadata);
+      const answer = deps.tokens.getCachedToken(refreshToken, call.request.resourceUri) ?? (await deps.tokens.getToken(refreshToken, call.request.resourceUri));
       return {
         accessToken: answer.token,
         tokenType: 'Bearer',

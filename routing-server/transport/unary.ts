@@ -25,6 +25,7 @@ export function unary<Req, Res>(method: string, logger: Logger, handler: (call: 
 }
 
 function logCall(logger: Logger, method: string, started: bigint, code: number, call: ServerUnaryCall<unknown, unknown>, level: 'info' | 'error' | 'debug' = 'debug', err?: unknown): void {
+  if (!logger.isLevelEnabled(level)) return;
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   const fields: Record<string, unknown> = { method, code, ms: Math.round(ms * 100) / 100, peer: call.getPeer(), cancelled: call.cancelled || undefined };
   if (err instanceof RoutingError) fields.reason = err.message;

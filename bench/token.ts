@@ -1,0 +1,82 @@
+/**
+ * npm run bench:token — cached GetToken on the routing server (started as built,
+ * as its own process) against a bare grpc-js baseline with the same TLS, driven
+ * by the same load tool (h2load) in the same run. Prints both throughputs, their
+ * ratio and the token path's p99; the last line is one JSON object.
+ *
+ * Options (env): BENCH_SECONDS (default 8), BENCH_CONNECTIONS (4), BENCH_STREAMS (32), BENCH_ROUNDS (2).
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { GetTokenRequest, GetTokenResponse, TokenServiceClient } from '../gen/fhirmesh/routing/v1/token_service.ts';
+import { bearerMetadata, tlsChannelCredentials, unaryCall } from '../common/grpc/client.ts';
+import { startRoutingSetup } from '../dev/routing-setup.ts';
+import { grpcFrame, h2load, type LoadResult } from './h2load.ts';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 4);
+const streams = Number(process.env.BENCH_STREAMS ?? 32);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const METHOD = '/fhirmesh.routing.v1.TokenService/GetToken';
+
+function ensureH2load(): void {
+  try {
+    execFileSync('h2load', ['--version'], { stdio: 'ignore' });
+  } catch {
+    process.stderr.write('h2load not found: installing Debian nghttp2-client\n');
+    execFileSync('bash', ['-c', 'apt-get update -qq && apt-get install -y -qq nghttp2-client'], { stdio: 'inherit' });
+  }
+}
+
+function startBaseline(certFile: string, keyFile: string, responseFile: string): Promise<{ address: string; stop(): void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/baseline-server.ts', certFile, keyFile, responseFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`baseline server exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!line.startsWith('BASELINE_READY ')) return;
+      child.removeAllListeners('exit');
+      resolve({ address: JSON.parse(line.slice(15)).address, stop: () => child.kill('SIGTERM') });
+    });
+  });
+}
+
+ensureH2load();
+const setup = await startRoutingSetup({ mode: 'child-process' });
+let baseline: { address: string; stop(): void } | undefined;
+try {
+  const account = await setup.provisionAccount('bench-account');
+  const client = new TokenServiceClient(setup.address, tlsChannelCredentials(setup.standIns.tls.caPem));
+  // Warm the cache, and check the path works before measuring it.
+  const warm = await unaryCall(client.getToken, client, { resourceUri: 'https://storage.azure.com' }, bearerMetadata(account.refreshToken));
+  client.close();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-token-'));
+  const responseFile = join(dir, 'response.json');
+  writeFileSync(responseFile, JSON.stringify(GetTokenResponse.toJSON(warm)));
+  baseline = await startBaseline(setup.standIns.tls.certFile, setup.standIns.tls.keyFile, responseFile);
+  const body = grpcFrame(GetTokenRequest.encode({ resourceUri: 'https://storage.azure.com' }).finish());
+  const common = { body, durationSeconds: seconds, warmUpSeconds: 2, connections, streams, headers: { authorization: `Bearer ${account.refreshToken}` } };
+  const token: LoadResult[] = [];
+  const base: LoadResult[] = [];
+  // Alternate the two, so drift in the machine's load hits both alike.
+  for (let round = 0; round < rounds; round++) {
+    base.push(await h2load({ ...common, url: `https://${baseline.address}${METHOD}` }));
+    token.push(await h2load({ ...common, url: `https://${setup.address}${METHOD}` }));
+    process.stderr.write(`round ${round + 1}: baseline ${base.at(-1)!.rps.toFixed(0)} rps, token ${token.at(-1)!.rps.toFixed(0)} rps (p99 ${token.at(-1)!.p99Ms.toFixed(2)} ms)\n`);
+  }
+  const failed = [...token, ...base].reduce((n, r) => n + r.failed, 0);
+  if (failed > 0) throw new Error(`${failed} requests failed during the runs`);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const tokenRps = median(token.map((r) => r.rps));
+  const baselineRps = median(base.map((r) => r.rps));
+  const p99 = median(token.map((r) => r.p99Ms));
+  process.stdout.write(`cached GetToken: ${tokenRps.toFixed(0)} rps, p99 ${p99.toFixed(2)} ms; baseline: ${baselineRps.toFixed(0)} rps (${connections} connections x ${streams} streams, ${seconds} s x ${rounds} rounds)\n`);
+  process.stdout.write(
+    `${JSON.stringify({ bench: 'token', ratio: Number((tokenRps / baselineRps).toFixed(3)), token_rps: Math.round(tokenRps), baseline_rps: Math.round(baselineRps), p99_ms: Number(p99.toFixed(2)) })}\n`,
+  );
+} finally {
+  baseline?.stop();
+  await setup.stop();
+}

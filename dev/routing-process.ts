@@ -1,0 +1,49 @@
+/** Starts the routing server as its own process (routing-server/main.ts) and waits for its READY line. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+/** A routing server running in a child process. */
+export interface RoutingProcess {
+  /** host:port. */
+  address: string;
+  /** The child. */
+  child: ChildProcess;
+  /** SIGTERM, then wait for exit (SIGKILL after `graceMs`). */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const mainPath = fileURLToPath(new URL('../routing-server/main.ts', import.meta.url));
+
+/** Spawns the routing server with `env` (ROUTING_* settings) and resolves when it listens. */
+export function spawnRoutingServer(env: Record<string, string>, startTimeoutMs = 30_000): Promise<RoutingProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', mainPath], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (graceMs = 10_000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop(0);
+      reject(new Error('routing server did not start in time'));
+    }, startTimeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`routing server exited with code ${code} before it was ready`));
+    });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!line.startsWith('ROUTING_READY ')) return;
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      const { address } = JSON.parse(line.slice('ROUTING_READY '.length)) as { address: string };
+      resolve({ address, child, stop });
+    });
+  });
+}
