@@ -1,0 +1,125 @@
+/**
+ * The export operations both doors (REST, gRPC) share: start (validate,
+ * resolve the destination, queue), get, cancel, file links, poll pacing.
+ * Every failure is a `FhirError`; each door answers it from its own table.
+ */
+import { LRUCache } from 'lru-cache';
+import { FhirError } from '../../fhir/errors.ts';
+import type { ExportCaller, ExportFileView, ExportJobs, ExportJobView } from '../ports.ts';
+import { resolveDestination, type DestinationDeps } from './destination.ts';
+import { fromExportError, isJobId, jobNotFound } from './errors.ts';
+import type { KickoffInput } from './kickoff-input.ts';
+import { parseKickoff } from './kickoff-parse.ts';
+import type { FacadeOptions } from './options.ts';
+
+/** Where the front door logs (pino or fastify's logger). */
+export interface FrontDoorLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+/** What the front door needs. */
+export interface FrontDoorDeps {
+  /** The engine. */
+  jobs: ExportJobs;
+  /** Effective options (`facadeOptions()`). */
+  options: Readonly<FacadeOptions>;
+  /** Client destinations (Key Vault, host checks). */
+  destinations?: DestinationDeps;
+  /** Log (kick-offs and cleanup failures); default silent. */
+  logger?: FrontDoorLog;
+}
+
+/** Where a manifest's files can be read. */
+export interface FileLinks {
+  /** URL of each file. */
+  urlOf(file: ExportFileView): string;
+  /** Whether the URLs need the client's bearer token. */
+  requiresAccessToken: boolean;
+}
+
+/** See the module comment. */
+export class ExportFrontDoor {
+  readonly #deps: FrontDoorDeps;
+  readonly #lastPoll = new LRUCache<string, number>({ max: 10_000 });
+
+  constructor(deps: FrontDoorDeps) {
+    this.#deps = deps;
+  }
+
+  /** The effective options. */
+  get options(): Readonly<FacadeOptions> {
+    return this.#deps.options;
+  }
+
+  /** Validates and queues a kick-off; a stored destination secret is removed again when the engine refuses the job. */
+  async start(input: KickoffInput, caller: ExportCaller): Promise<ExportJobView> {
+    const parsed = parseKickoff(input, this.#deps.options);
+    const resolved = await resolveDestination(parsed.destination, this.#deps.destinations ?? {});
+    try {
+      const job = await this.#deps.jobs.start({ ...parsed.request, destination: resolved.destination }, caller);
+      this.#deps.logger?.info({ jobId: job.id, level: job.request.level, destination: resolved.destination.kind, notes: parsed.request.notes.length, correlationId: caller.correlationId }, 'export queued');
+      return job;
+    } catch (err) {
+      await resolved.discard().catch((cleanup: unknown) => this.#deps.logger?.warn({ reason: (cleanup as Error).message }, 'could not remove the destination secret of a refused kick-off'));
+      throw fromExportError(err, this.#deps.options.throttledRetryAfterSeconds);
+    }
+  }
+
+  /** The caller's job, or not-found. */
+  async get(id: string, caller: ExportCaller): Promise<ExportJobView> {
+    return this.#call(id, () => this.#deps.jobs.get(id, caller));
+  }
+
+  /** Cancels the caller's job, or not-found. */
+  async cancel(id: string, caller: ExportCaller): Promise<ExportJobView> {
+    const job = await this.#call(id, () => this.#deps.jobs.cancel(id, caller));
+    this.#lastPoll.delete(`${caller.principal}|${id}`);
+    return job;
+  }
+
+  /** Throttles status polls of one job closer together than `minimumPollIntervalSeconds`. */
+  pacePoll(id: string, caller: ExportCaller): void {
+    const interval = this.#deps.options.minimumPollIntervalSeconds * 1000;
+    if (interval <= 0) return;
+    const key = `${caller.principal}|${id}`;
+    const now = this.#deps.options.now().getTime();
+    const last = this.#lastPoll.get(key);
+    if (last !== undefined && now - last < interval) {
+      throw new FhirError('throttled', 'Status polled too often; wait for Retry-After', { retryAfterSeconds: Math.ceil((interval - (now - last)) / 1000) });
+    }
+    this.#lastPoll.set(key, now);
+  }
+
+  /** Links to a completed job's files: SAS URLs when configured and available for every file, else download routes under `baseUrl`. */
+  async fileLinks(job: ExportJobView, caller: ExportCaller, baseUrl: string): Promise<FileLinks> {
+    const route = (file: ExportFileView) => `${baseUrl}/_export/${encodeURIComponent(job.id)}/files/${encodeURIComponent(file.fileName)}`;
+    const files = [...job.output, ...job.errors, ...job.deleted];
+    const sas = this.#deps.jobs.fileSasUrl?.bind(this.#deps.jobs);
+    if (this.#deps.options.manifestSasUrls && sas && files.length > 0) {
+      const urls = await Promise.all(files.map((file) => sas(job.id, file.fileName, caller).catch((err: unknown) => Promise.reject(fromExportError(err)))));
+      if (urls.every((url): url is string => typeof url === 'string')) {
+        const byName = new Map(files.map((file, i) => [file.fileName, urls[i]!]));
+        return { urlOf: (file) => byName.get(file.fileName) ?? route(file), requiresAccessToken: false };
+      }
+    }
+    return { urlOf: route, requiresAccessToken: true };
+  }
+
+  /** Opens a file of the caller's completed job, or not-found. */
+  async openFile(id: string, fileName: string, caller: ExportCaller) {
+    return this.#call(id, () => this.#deps.jobs.openFile(id, fileName, caller));
+  }
+
+  async #call<T>(id: string, operation: () => Promise<T | undefined>): Promise<T> {
+    if (!isJobId(id)) throw jobNotFound(id);
+    let result: T | undefined;
+    try {
+      result = await operation();
+    } catch (err) {
+      throw fromExportError(err);
+    }
+    if (result === undefined) throw jobNotFound(id);
+    return result;
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The one kick-off validator of both front doors. It turns a `KickoffInput`
+ * into an `ExportRequest` (destination still unresolved) or throws a
+ * `FhirError` naming the parameter and why. Malformed values are refused in
+ * any handling; unknown or unsupported parameters and types are refused with
+ * `Prefer: handling=strict` (the default) and noted with `handling=lenient`.
+ */
+import { FhirError } from '../../fhir/errors.ts';
+import { isValidId } from '../../fhir/ids.ts';
+import { isResourceType } from '../../fhir/resource-types.ts';
+import type { ExportRequest } from '../ports.ts';
+import { checkContainer, checkDestinationUrl, type DestinationSpec } from './destination-spec.ts';
+import { parseInstant } from './instant.ts';
+import { checkAccept, parsePrefer } from './kickoff-headers.ts';
+import type { KickoffInput, RawParameter } from './kickoff-input.ts';
+import { checkAssociatedData, checkElement, checkPatientReference, checkTypeFilter, checkTypeName, exportableAt, invalidParameter, splitList, splitTypeFilters } from './kickoff-lists.ts';
+import type { KickoffOptions } from './options.ts';
+
+/** A validated kick-off: the request without its destination, and the destination to resolve. */
+export interface ParsedKickoff {
+  /** Everything but the destination. */
+  request: Omit<ExportRequest, 'destination'>;
+  /** The destination asked for. */
+  destination: DestinationSpec;
+}
+
+const singleValued = new Set(['_outputFormat', '_since', '_until', '_container', '_destination', 'organizeOutputBy', 'allowPartialManifests']);
+const listValued = new Set(['_type', '_typeFilter', '_elements', 'patient', 'includeAssociatedData']);
+// Parameters of the IG this server does not implement.
+const notImplemented = new Set(['organizeOutputBy', 'allowPartialManifests']);
+const outputFormats = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
+const maxParameters = 500;
+
+/** Validates `input`; see the module comment. */
+export function parseKickoff(input: KickoffInput, options: KickoffOptions): ParsedKickoff {
+  checkAccept(input.accept);
+  const { handling } = parsePrefer(input.prefer);
+  const notes: string[] = [];
+  const unsupported = (parameter: string, message: string) => {
+    if (handling === 'strict') throw new FhirError('not-supported', message, { expression: parameter });
+    notes.push(message);
+  };
+  if (input.level === 'group' && !isValidId(input.groupId)) throw invalidParameter('Group id', 'must be a FHIR id ([A-Za-z0-9-.]{1,64})');
+  if (input.parameters.length > maxParameters) throw new FhirError('invalid', `A kick-off may carry at most ${maxParameters} parameters`);
+
+  const byName = new Map<string, string[]>();
+  for (const parameter of input.parameters) {
+    checkValueKind(parameter);
+    if (!singleValued.has(parameter.name) && !listValued.has(parameter.name)) {
+      unsupported(parameter.name, `Unknown parameter ${parameter.name.slice(0, 64)}: $export does not define it`);
+      continue;
+    }
+    byName.set(parameter.name, [...(byName.get(parameter.name) ?? []), parameter.value]);
+  }
+  for (const [name, values] of byName) {
+    if (singleValued.has(name) && values.length > 1) throw invalidParameter(name, 'may be given only once');
+    if (notImplemented.has(name)) unsupported(name, `${name} is not supported by this server`);
+  }
+  const one = (name: string) => byName.get(name)?.[0];
+  const many = (name: string) => byName.get(name) ?? [];
+
+  const outputFormat = one('_outputFormat');
+  if (outputFormat !== undefined && !outputFormats.has(outputFormat.trim().toLowerCase())) {
+    throw invalidParameter('_outputFormat', 'must be application/fhir+ndjson, application/ndjson or ndjson');
+  }
+  const now = options.now();
+  const since = instantOf('_since', one('_since'));
+  if (since && Date.parse(since) > now.getTime()) throw invalidParameter('_since', `is in the future (server time ${now.toISOString()})`);
+  let until = instantOf('_until', one('_until'));
+  if (until && since && Date.parse(until) < Date.parse(since)) throw invalidParameter('_until', 'is before _since');
+  if (until && !options.features.until) {
+    unsupported('_until', '_until is not supported; it was ignored');
+    until = undefined;
+  }
+
+  const requested = [...new Set(splitList('_type', many('_type')).map((type) => checkTypeName('_type', type)))];
+  const types: string[] = [];
+  for (const type of requested) {
+    if (!isResourceType(type)) unsupported('_type', `_type ${type} is not an R4 resource type; it was left out`);
+    else if (!exportableAt(input.level, type)) unsupported('_type', `_type ${type} cannot be exported at ${input.level} level; it was left out`);
+    else types.push(type);
+  }
+  if (requested.length > 0 && types.length === 0) throw invalidParameter('_type', 'names no type this export can include');
+
+  const typeFilters: string[] = [];
+  if (byName.has('_typeFilter') && !options.features.typeFilter) unsupported('_typeFilter', '_typeFilter is not supported; it was ignored');
+  else {
+    for (const query of splitTypeFilters(many('_typeFilter'))) {
+      const type = checkTypeFilter(query);
+      if (requested.includes(type) && !types.includes(type)) continue;
+      if (requested.length > 0 && !types.includes(type)) throw invalidParameter('_typeFilter', `names ${type}, which _type does not include`);
+      if (!exportableAt(input.level, type)) unsupported('_typeFilter', `_typeFilter on ${type} cannot apply at ${input.level} level; it was ignored`);
+      else typeFilters.push(query);
+    }
+  }
+
+  let elements = [...new Set(splitList('_elements', many('_elements')).map(checkElement))];
+  if (elements.length > 0 && !options.features.elements) {
+    unsupported('_elements', '_elements is not supported; it was ignored');
+    elements = [];
+  }
+
+  let patients = [...new Set(many('patient').map(checkPatientReference))];
+  if (patients.length > 0) {
+    if (input.form === 'query') throw invalidParameter('patient', 'is accepted only in a POST Parameters body');
+    if (input.level === 'system') throw invalidParameter('patient', 'does not apply to a system-level export');
+    if (!options.features.patient) {
+      unsupported('patient', 'patient is not supported; it was ignored');
+      patients = [];
+    }
+  }
+
+  const includeAssociatedData: string[] = [];
+  for (const value of new Set(splitList('includeAssociatedData', many('includeAssociatedData')).map(checkAssociatedData))) {
+    if (options.features.includeAssociatedData.includes(value)) includeAssociatedData.push(value);
+    else unsupported('includeAssociatedData', `includeAssociatedData ${value} is not supported; it was ignored`);
+  }
+
+  const request: ParsedKickoff['request'] = {
+    level: input.level,
+    ...(input.level === 'group' ? { groupId: input.groupId! } : {}),
+    types,
+    ...(since ? { since } : {}),
+    ...(until ? { until } : {}),
+    typeFilters,
+    elements,
+    patients,
+    includeAssociatedData,
+    outputFormat: 'application/fhir+ndjson',
+    handling,
+    notes,
+    requestUrl: input.requestUrl,
+  };
+  return { request, destination: destinationOf(input, one('_container'), one('_destination'), options) };
+}
+
+function checkValueKind(parameter: RawParameter): void {
+  if (parameter.name === 'patient' && !parameter.reference) throw invalidParameter('patient', 'must be a valueReference ({"reference": "Patient/<id>"})');
+  if (parameter.name !== 'patient' && parameter.reference) throw invalidParameter(parameter.name.slice(0, 64), 'takes a string value, not a Reference');
+}
+
+function instantOf(parameter: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const parsed = parseInstant(value.trim());
+  if ('problem' in parsed) throw invalidParameter(parameter, parsed.problem);
+  return parsed.iso;
+}
+
+function destinationOf(input: KickoffInput, container: string | undefined, destination: string | undefined, options: KickoffOptions): DestinationSpec {
+  if (destination === undefined) return { kind: 'default', container: container === undefined ? options.defaultContainer : checkContainer(container) };
+  if (container !== undefined) throw invalidParameter('_destination', 'and _container cannot both be given');
+  if (input.form === 'query') throw invalidParameter('_destination', 'is accepted only in a POST Parameters body: a SAS must not travel in a URL');
+  return checkDestinationUrl(destination.trim(), options.now());
+}
