@@ -1,0 +1,164 @@
+/**
+ * The export engine: `ExportJobs` over a `JobStore`, the resource store and the
+ * destinations, with this instance's `WorkerPool`. `start` validates and
+ * queues a `JobRecord` (refusing past `maximumNumberOfConcurrentJobsAllowed`
+ * queued + running jobs); the workers, here or in any other instance, do the rest.
+ */
+import type { Readable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { createLogger } from '../../../common/logging.ts';
+import { ExportError, type ExportCaller, type ExportJobs, type ExportJobView, type ExportRequest } from '../ports.ts';
+import type { ResourceStore } from '../../store/resource-store.ts';
+import type { EngineContext, EngineHooks } from './context.ts';
+import type { DestinationResolver } from './destinations.ts';
+import { isTransient, safeMessage } from './failures.ts';
+import { releaseIfEnded } from './finish.ts';
+import { blobNameOf, isTerminal, type JobRecord } from './job-record.ts';
+import { mutateJob, type JobStore } from './job-store.ts';
+import { resolveExportOptions, type ExportEngineOptions } from './options.ts';
+import { toJobView } from './views.ts';
+import { WorkerPool } from './worker-pool.ts';
+
+/** What the engine is built from. */
+export interface ExportEngineDeps {
+  jobs: JobStore;
+  store: ResourceStore;
+  destinations: DestinationResolver;
+  /** Settings (defaults for what is left out). */
+  options?: Partial<ExportEngineOptions>;
+  logger?: Logger;
+  /** Lease owner id of this instance (default host-pid-random). */
+  workerId?: string;
+  hooks?: EngineHooks;
+}
+
+const jobIdPattern = /^[A-Za-z0-9-]{1,64}$/;
+
+/** Turns dependency failures into `ExportError('unavailable')` where a retry may help. */
+async function guarded<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof ExportError || !isTransient(error)) throw error;
+    throw new ExportError('unavailable', `the export job store is unavailable (${safeMessage(error)})`, 5);
+  }
+}
+
+function checkRequest(request: ExportRequest): void {
+  for (const [name, value] of [['_since', request.since], ['_until', request.until]] as const) {
+    if (value !== undefined && Number.isNaN(Date.parse(value))) throw new ExportError('invalid', `${name} is not an instant: ${value}`);
+  }
+  if (request.level === 'group' && !request.groupId) throw new ExportError('invalid', 'a Group export needs a group id');
+}
+
+/** See the module comment. */
+export class ExportEngine implements ExportJobs {
+  /** This instance's workers. */
+  readonly pool: WorkerPool;
+  readonly #ctx: EngineContext;
+
+  /** An engine over `deps`; call `pool.start()` to run workers in this instance. */
+  constructor(deps: ExportEngineDeps) {
+    const options = resolveExportOptions(deps.options);
+    const logger = deps.logger ?? createLogger('export', 'info');
+    const workerId = deps.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.#ctx = { jobs: deps.jobs, store: deps.store, destinations: deps.destinations, options, logger, workerId, hooks: deps.hooks ?? {} };
+    this.pool = new WorkerPool(this.#ctx);
+  }
+
+  /** The effective settings. */
+  get options(): Readonly<ExportEngineOptions> {
+    return this.#ctx.options;
+  }
+
+  async start(request: ExportRequest, caller: ExportCaller): Promise<ExportJobView> {
+    checkRequest(request);
+    const { options, store, jobs } = this.#ctx;
+    let destination = request.destination;
+    if (destination.kind === 'default' && !destination.container) destination = { kind: 'default', container: options.defaultContainer };
+    if (request.level === 'group' && !(await guarded(() => store.getGroupMembers(request.groupId!)))) {
+      throw new ExportError('not-found', `Group/${request.groupId} does not exist`);
+    }
+    const active = await guarded(() => jobs.countActive());
+    if (active >= options.maximumNumberOfConcurrentJobsAllowed) {
+      throw new ExportError('too-many-jobs', `${active} export jobs are queued or running; the limit is ${options.maximumNumberOfConcurrentJobsAllowed}`, options.tooManyJobsRetryAfterSeconds);
+    }
+    const now = Date.now();
+    const record: JobRecord = {
+      id: randomUUID(),
+      docType: 'export-job',
+      status: 'queued',
+      request: { ...request, destination },
+      owner: { principal: caller.principal },
+      createTime: new Date(now).toISOString(),
+      transactionTime: new Date(now).toISOString(),
+      transactionTimeMs: now,
+      restartCount: 0,
+      planned: false,
+      items: [],
+      nextFileSeq: {},
+      output: [],
+      deleted: [],
+      errors: [],
+      notes: [],
+      destinationReleased: destination.kind !== 'client',
+    };
+    const stored = await guarded(() => jobs.create(record));
+    this.#ctx.logger.info({ jobId: stored.id, level: request.level, correlationId: caller.correlationId }, 'export queued');
+    this.pool.nudge();
+    return toJobView(stored, options.outputRetentionHours);
+  }
+
+  async #own(id: string, caller: ExportCaller): Promise<JobRecord | undefined> {
+    if (!jobIdPattern.test(id)) return undefined;
+    const job = await guarded(() => this.#ctx.jobs.read(id));
+    return job && job.owner.principal === caller.principal && job.status !== 'cancelled' ? job : undefined;
+  }
+
+  async get(id: string, caller: ExportCaller): Promise<ExportJobView | undefined> {
+    const job = await this.#own(id, caller);
+    return job && toJobView(job, this.#ctx.options.outputRetentionHours);
+  }
+
+  async cancel(id: string, caller: ExportCaller): Promise<ExportJobView | undefined> {
+    if (!(await this.#own(id, caller))) return undefined;
+    const job = await guarded(() =>
+      mutateJob(this.#ctx.jobs, id, (current) => {
+        if (current.status === 'cancelled') return undefined;
+        if (!isTerminal(current.status)) current.endTime = new Date().toISOString();
+        current.status = 'cancelled';
+        for (const item of current.items) delete item.lease;
+        return current;
+      }),
+    );
+    if (!job) return undefined;
+    this.#ctx.logger.info({ jobId: id, correlationId: caller.correlationId }, 'export cancelled');
+    await releaseIfEnded(this.#ctx, job).catch((error: unknown) => this.#ctx.logger.warn({ jobId: id, err: safeMessage(error) }, 'releasing the destination failed; will retry'));
+    return toJobView(job, this.#ctx.options.outputRetentionHours);
+  }
+
+  async #completedFile(id: string, fileName: string, caller: ExportCaller) {
+    const job = await this.#own(id, caller);
+    if (!job || job.status !== 'completed' || job.request.destination.kind !== 'default') return undefined;
+    const file = [...job.output, ...job.deleted, ...job.errors].find((f) => f.fileName === fileName);
+    return file && { job, file };
+  }
+
+  async openFile(id: string, fileName: string, caller: ExportCaller): Promise<{ stream: Readable; sizeBytes: number } | undefined> {
+    const found = await this.#completedFile(id, fileName, caller);
+    if (!found) return undefined;
+    const container = await this.#ctx.destinations.open(found.job.request.destination);
+    const response = await container.getBlobClient(blobNameOf(id, fileName)).download();
+    if (!response.readableStreamBody) return undefined;
+    return { stream: response.readableStreamBody as Readable, sizeBytes: found.file.sizeBytes };
+  }
+
+  async fileSasUrl(id: string, fileName: string, caller: ExportCaller): Promise<string | undefined> {
+    const { destinations, options } = this.#ctx;
+    if (!destinations.readUrl || options.fileSasMinutes <= 0) return undefined;
+    const found = await this.#completedFile(id, fileName, caller);
+    return found && destinations.readUrl(found.job.request.destination, blobNameOf(id, fileName), options.fileSasMinutes);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * What a work item writes for each scanned item: the store's JSON text as is
+ * (byte for byte what GET returns), or — only when the request needs it — the
+ * resource parsed, checked against `_typeFilter` and the patient scope, and
+ * subsetted by `_elements`. Deletions become Bundle lines (Bulk Data IG v2).
+ */
+import { patientCompartmentsOf } from '../../fhir/compartments.ts';
+import type { FhirResource } from '../../fhir/types.ts';
+import { elementsFor, subsetResource } from './elements.ts';
+import type { JobRecord, WorkItem } from './job-record.ts';
+import { matchesTypeFilter, parseTypeFilter, type TypeFilter } from './type-filter.ts';
+
+/** How an item turns resources into lines. */
+export interface LineRules {
+  /** Alternatives; empty = no filter. */
+  typeFilters: TypeFilter[];
+  /** Elements to keep; undefined = whole resources. */
+  elements?: Set<string>;
+  /** Only resources in some Patient compartment (Patient export without a patient list). */
+  anyPatient: boolean;
+  /** With a sliced patient list: a resource is written by the slice of its first listed patient only. */
+  owner?: { sliceOf: Map<string, number>; slice: number };
+}
+
+/** The rules of `item` of `job`. */
+export function lineRulesFor(job: JobRecord, item: WorkItem): LineRules {
+  const typeFilters = job.request.typeFilters.flatMap((text) => {
+    const parsed = parseTypeFilter(text);
+    return 'filter' in parsed && parsed.filter.resourceType === item.resourceType ? [parsed.filter] : [];
+  });
+  const rules: LineRules = { typeFilters, anyPatient: job.scope?.patientCompartmentOnly === true && !job.scope.compartments };
+  const elements = elementsFor(job.request.elements, item.resourceType);
+  if (elements) rules.elements = elements;
+  const { compartments, chunkSize } = job.scope ?? {};
+  if (compartments && chunkSize && compartments.length > chunkSize && item.compartmentChunk !== undefined) {
+    rules.owner = { sliceOf: new Map(compartments.map((c, i) => [c, Math.floor(i / chunkSize)])), slice: item.compartmentChunk };
+  }
+  return rules;
+}
+
+function owned(resource: FhirResource, owner: NonNullable<LineRules['owner']>): boolean {
+  let first = Infinity;
+  for (const compartment of patientCompartmentsOf(resource)) first = Math.min(first, owner.sliceOf.get(compartment) ?? Infinity);
+  return first === owner.slice;
+}
+
+/** The NDJSON line for a live resource's `json`, or undefined when the rules leave it out. */
+export function resourceLine(json: string, rules: LineRules): string | undefined {
+  if (rules.typeFilters.length === 0 && !rules.elements && !rules.anyPatient && !rules.owner) return json;
+  const resource = JSON.parse(json) as FhirResource;
+  if (rules.typeFilters.length > 0 && !rules.typeFilters.some((filter) => matchesTypeFilter(resource, filter))) return undefined;
+  if (rules.anyPatient && patientCompartmentsOf(resource).length === 0) return undefined;
+  if (rules.owner && !owned(resource, rules.owner)) return undefined;
+  return rules.elements ? JSON.stringify(subsetResource(resource, rules.elements)) : json;
+}
+
+/** The line for a deletion of `resourceType/id`: a transaction Bundle with one DELETE entry. */
+export function deletedLine(resourceType: string, id: string): string {
+  return JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'DELETE', url: `${resourceType}/${id}` } }] });
+}

@@ -1,0 +1,97 @@
+/**
+ * `ExportJobConfiguration`: the export settings, named as the routing server's
+ * `ExportJobConfigurationOverrides` name them, with documented defaults, plus
+ * a few engine-internal knobs (byte sizes for tests, item splitting).
+ */
+import { ExportError } from '../ports.ts';
+
+/** The account-level export settings (what an account's overrides may change). */
+export interface ExportJobConfiguration {
+  /** Queued + running jobs the account may have; also the work items one instance runs at once. */
+  maximumNumberOfConcurrentJobsAllowed: number;
+  /** A lease whose heartbeat is older than this is taken over by another worker. */
+  jobHeartbeatTimeoutThresholdSeconds: number;
+  /** How often an idle worker looks for work (fractions allowed). */
+  jobPollingFrequencySeconds: number;
+  /** Page size of the store scans. */
+  maximumNumberOfResourcesPerQuery: number;
+  /** Pages between two checkpoints of a work item. */
+  numberOfPagesPerCommit: number;
+  /** A file is closed and a new one started once it reaches this size. */
+  rollingFileSizeInMb: number;
+  /** Lease takeovers and retried failures a job survives; one more fails it. */
+  maxJobRestartCount: number;
+  /** Default storage account URL (destination kind `default`). */
+  storageAccountUri?: string;
+  /** Container used when a default destination names none. */
+  defaultContainer: string;
+}
+
+/** Engine options: the configuration plus internal knobs. */
+export interface ExportEngineOptions extends ExportJobConfiguration {
+  /** Overrides `rollingFileSizeInMb` in bytes (tests use sub-MiB files). */
+  rollingFileSizeBytes?: number;
+  /** Size at which a buffered block is staged (default 4 MiB). */
+  blockSizeBytes: number;
+  /** A type with more resources than this is split into items by bucket ranges. */
+  itemSplitThreshold: number;
+  /** Buckets per item when a type is split (16 buckets per type). */
+  bucketsPerItem: number;
+  /** Patients per item of a Patient/Group export with an explicit patient list. */
+  compartmentChunkSize: number;
+  /** How long output is kept after the job ends (manifest `expireTime`). */
+  outputRetentionHours: number;
+  /** `Retry-After` of a too-many-jobs refusal. */
+  tooManyJobsRetryAfterSeconds: number;
+  /** Lifetime of file SAS URLs; 0 disables `fileSasUrl`. */
+  fileSasMinutes: number;
+}
+
+/** Defaults of {@link ExportEngineOptions}. */
+export const exportDefaults: Readonly<ExportEngineOptions> = Object.freeze({
+  maximumNumberOfConcurrentJobsAllowed: 4,
+  jobHeartbeatTimeoutThresholdSeconds: 60,
+  jobPollingFrequencySeconds: 10,
+  maximumNumberOfResourcesPerQuery: 1000,
+  numberOfPagesPerCommit: 10,
+  rollingFileSizeInMb: 64,
+  maxJobRestartCount: 5,
+  defaultContainer: 'fhir-export',
+  blockSizeBytes: 4 * 1024 * 1024,
+  itemSplitThreshold: 100_000,
+  bucketsPerItem: 4,
+  compartmentChunkSize: 500,
+  outputRetentionHours: 24,
+  tooManyJobsRetryAfterSeconds: 30,
+  fileSasMinutes: 0,
+});
+
+const positive: Array<keyof ExportEngineOptions> = [
+  'maximumNumberOfConcurrentJobsAllowed',
+  'jobHeartbeatTimeoutThresholdSeconds',
+  'jobPollingFrequencySeconds',
+  'maximumNumberOfResourcesPerQuery',
+  'numberOfPagesPerCommit',
+  'rollingFileSizeInMb',
+  'blockSizeBytes',
+  'itemSplitThreshold',
+  'compartmentChunkSize',
+];
+
+/** Defaults overlaid with `overrides` (undefined fields ignored), validated and frozen. */
+export function resolveExportOptions(overrides: Partial<ExportEngineOptions> = {}): Readonly<ExportEngineOptions> {
+  const options: Record<string, unknown> = { ...exportDefaults };
+  for (const [key, value] of Object.entries(overrides)) if (value !== undefined) options[key] = value;
+  const out = options as unknown as ExportEngineOptions;
+  const problems = positive.filter((key) => !(typeof out[key] === 'number' && (out[key] as number) > 0)).map((key) => `${key} must be a positive number`);
+  if (!Number.isInteger(out.maxJobRestartCount) || out.maxJobRestartCount < 0) problems.push('maxJobRestartCount must be a whole number ≥ 0');
+  if (![1, 2, 4, 8, 16].includes(out.bucketsPerItem)) problems.push('bucketsPerItem must divide 16');
+  if (out.rollingFileSizeBytes !== undefined && !(out.rollingFileSizeBytes > 0)) problems.push('rollingFileSizeBytes must be positive');
+  if (problems.length > 0) throw new ExportError('invalid', `export configuration: ${problems.join('; ')}`);
+  return Object.freeze(out);
+}
+
+/** Bytes at which a file is rolled. */
+export function rollingBytes(options: ExportEngineOptions): number {
+  return options.rollingFileSizeBytes ?? Math.round(options.rollingFileSizeInMb * 1024 * 1024);
+}

@@ -1,0 +1,99 @@
+/**
+ * Planning a job: which types it covers, which patients limit it, and its work
+ * items — one per type, a large type split into bucket ranges, a long patient
+ * list split into slices — with the store's count as each item's total.
+ */
+import { patientCompartmentPaths } from '../../fhir/patient-compartment.ts';
+import type { ExportFilter, ResourceStore } from '../../store/resource-store.ts';
+import { emptyStream, type ExportScope, type JobRecord, type WorkItem } from './job-record.ts';
+import type { ExportEngineOptions } from './options.ts';
+
+/** A job that cannot be planned (its Group is gone): the failure to record. */
+export class PlanFailure extends Error {
+  override readonly name = 'PlanFailure';
+}
+
+/** Types in the Patient compartment (what Patient and Group exports cover). */
+export const compartmentTypes: ReadonlySet<string> = new Set(Object.keys(patientCompartmentPaths));
+
+/** The plan of a job. */
+export interface JobPlan {
+  scope: ExportScope;
+  items: WorkItem[];
+  notes: string[];
+}
+
+/** The scan of `item` (without paging). */
+export function scanFilterOf(job: JobRecord, item: WorkItem): ExportFilter {
+  const filter: ExportFilter = { resourceType: item.resourceType, untilMs: job.transactionTimeMs + 1 };
+  const { since, until } = job.request;
+  if (since) filter.sinceMs = Date.parse(since);
+  if (until) filter.untilMs = Math.min(filter.untilMs!, Date.parse(until) + 1);
+  if (since) filter.includeDeleted = true;
+  if (item.buckets) filter.buckets = item.buckets;
+  const { compartments, chunkSize } = job.scope ?? {};
+  if (compartments && chunkSize && item.compartmentChunk !== undefined) {
+    filter.compartments = compartments.slice(item.compartmentChunk * chunkSize, (item.compartmentChunk + 1) * chunkSize);
+  }
+  return filter;
+}
+
+const asPatientRef = (ref: string): string => (ref.includes('/') ? ref : `Patient/${ref}`);
+
+async function scopeOf(job: JobRecord, store: ResourceStore, options: ExportEngineOptions): Promise<ExportScope> {
+  const { level, groupId, patients } = job.request;
+  if (level === 'system') return { patientCompartmentOnly: false };
+  let list = patients.length > 0 ? [...new Set(patients.map(asPatientRef))] : undefined;
+  if (level === 'group') {
+    const members = await store.getGroupMembers(groupId ?? '');
+    if (!members) throw new PlanFailure(`Group/${groupId ?? ''} does not exist`);
+    const groupPatients = members.filter((m) => m.startsWith('Patient/'));
+    list = list ? list.filter((p) => groupPatients.includes(p)) : groupPatients;
+  }
+  return list ? { patientCompartmentOnly: true, compartments: list.sort(), chunkSize: options.compartmentChunkSize } : { patientCompartmentOnly: true };
+}
+
+async function typesOf(job: JobRecord, store: ResourceStore, notes: string[]): Promise<string[]> {
+  const { level, types } = job.request;
+  const wanted = types.length > 0 ? [...new Set(types)] : await store.listResourceTypes();
+  if (level === 'system') return wanted;
+  const covered = wanted.filter((type) => compartmentTypes.has(type));
+  for (const type of wanted) if (types.length > 0 && !compartmentTypes.has(type)) notes.push(`${type} is not in the Patient compartment; a ${level} export leaves it out`);
+  return covered;
+}
+
+function newItem(resourceType: string, total: number, extra: Partial<WorkItem> = {}): WorkItem {
+  return { index: 0, resourceType, status: 'pending', total, checkpoint: { resources: emptyStream(), deleted: emptyStream() }, ...extra };
+}
+
+/** Plans `job`; `PlanFailure` when its Group is gone. */
+export async function planJob(job: JobRecord, store: ResourceStore, options: ExportEngineOptions): Promise<JobPlan> {
+  const notes: string[] = [];
+  const scope = await scopeOf(job, store, options);
+  const planned: JobRecord = { ...job, scope };
+  const items: WorkItem[] = [];
+  for (const type of await typesOf(job, store, notes)) {
+    if (scope.compartments) {
+      const slices = Math.ceil(scope.compartments.length / options.compartmentChunkSize);
+      for (let slice = 0; slice < slices; slice++) {
+        const item = newItem(type, 0, { compartmentChunk: slice });
+        item.total = await store.count(scanFilterOf(planned, item));
+        items.push(item);
+      }
+      continue;
+    }
+    const whole = newItem(type, 0);
+    whole.total = await store.count(scanFilterOf(planned, whole));
+    if (whole.total <= options.itemSplitThreshold) {
+      items.push(whole);
+      continue;
+    }
+    for (let first = 0; first < 16; first += options.bucketsPerItem) {
+      const item = newItem(type, 0, { buckets: Array.from({ length: options.bucketsPerItem }, (_, i) => first + i) });
+      item.total = await store.count(scanFilterOf(planned, item));
+      items.push(item);
+    }
+  }
+  items.forEach((item, index) => (item.index = index));
+  return { scope, items, notes };
+}

@@ -1,0 +1,39 @@
+/**
+ * A `JobRecord` as the front doors see it: an `ExportJobView` with progress
+ * (lines exported vs the store's count), files sorted by type and sequence,
+ * and no lease or checkpoint internals.
+ */
+import type { ExportFileView, ExportJobView } from '../ports.ts';
+import type { FileRecord, JobRecord } from './job-record.ts';
+
+const seqOf = (fileName: string): number => Number(/-(\d+)\.ndjson$/.exec(fileName)?.[1] ?? 0);
+
+function files(list: FileRecord[]): ExportFileView[] {
+  return [...list]
+    .sort((a, b) => (a.type === b.type ? seqOf(a.fileName) - seqOf(b.fileName) : a.fileName < b.fileName ? -1 : 1))
+    .map(({ type, fileName, count, sizeBytes }) => ({ type, fileName, count, sizeBytes }));
+}
+
+/** The view of `job`; `retentionHours` sets `expireTime` after the end. */
+export function toJobView(job: JobRecord, retentionHours: number): ExportJobView {
+  const view: ExportJobView = {
+    id: job.id,
+    status: job.status,
+    request: job.request,
+    transactionTime: job.transactionTime,
+    createTime: job.createTime,
+    progress: {
+      exported: job.items.reduce((sum, item) => sum + item.checkpoint.resources.exported, 0),
+      total: job.items.reduce((sum, item) => sum + item.total, 0),
+    },
+    output: files(job.output),
+    errors: files(job.errors),
+    deleted: files(job.deleted),
+  };
+  if (job.endTime) {
+    view.endTime = job.endTime;
+    view.expireTime = new Date(Date.parse(job.endTime) + retentionHours * 3_600_000).toISOString();
+  }
+  if (job.failure) view.failure = { ...job.failure };
+  return view;
+}
