@@ -5,6 +5,7 @@
  */
 import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
 import type { CosmosClient } from '@azure/cosmos';
+import type { Logger } from 'pino';
 import { createCosmosClient } from '../../../common/cosmos.ts';
 import type { RoutingSetup } from '../../../dev/routing-setup.ts';
 import { AccountConfigurationClient } from '../../../fhir-server/routing/account-configuration-client.ts';
@@ -57,6 +58,8 @@ export interface InstanceOptions {
   retry?: Partial<RoutingRetryOptions>;
   /** Upkeep pacing. */
   upkeep?: Partial<Omit<RefreshTokenUpkeepOptions, 'connection' | 'repository'>>;
+  /** Logger for every client and the upkeep. */
+  logger?: Logger;
   /** Wraps the Cosmos repository (a decorator at the port). */
   wrapRepository?: (inner: CosmosRefreshTokenRepository) => RefreshTokenRepository;
 }
@@ -70,9 +73,10 @@ export async function startInstance(setup: RoutingSetup, options: InstanceOption
   const calls = new Map<string, number>();
   const retries: RetryEvent[] = [];
   const connection = connectRouting({ address: options.address ?? setup.address, caPem: tls.caPem, interceptors: [countingInterceptor(calls)] });
-  const tokens = new ExternalResourceTokenClient({ connection, repository, retry: options.retry, onRetry: (e) => retries.push(e) });
-  const accountConfiguration = new AccountConfigurationClient({ connection, repository, retry: options.retry });
-  const upkeep = new RefreshTokenUpkeep({ connection, repository, retry: options.retry, ...options.upkeep });
+  const { retry, logger } = options;
+  const tokens = new ExternalResourceTokenClient({ connection, repository, retry, logger, onRetry: (e) => retries.push(e) });
+  const accountConfiguration = new AccountConfigurationClient({ connection, repository, retry, logger });
+  const upkeep = new RefreshTokenUpkeep({ connection, repository, retry, logger, ...options.upkeep });
   return {
     cosmos,
     repository,
