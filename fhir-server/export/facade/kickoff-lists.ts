@@ -43,12 +43,11 @@ export function splitTypeFilters(values: string[]): string[] {
   return queries;
 }
 
-/** Checks one `Type?query`; returns its type. */
+/** Checks the form of one `Type?query`; returns its type (R4 membership is checked by the caller). */
 export function checkTypeFilter(query: string): string {
-  const match = /^([A-Za-z]+)\?(.+)$/.exec(query);
+  const match = /^([A-Z][A-Za-z]{1,63})\?(.+)$/.exec(query);
   if (!match) throw invalidParameter('_typeFilter', `value "${query.slice(0, 100)}" is not of the form Type?search`);
   const type = match[1]!;
-  if (!isResourceType(type)) throw invalidParameter('_typeFilter', `names "${type}", which is not an R4 resource type`);
   for (const [name, value] of new URLSearchParams(match[2]!)) {
     if (!/^[A-Za-z_][A-Za-z0-9_.:-]*$/.test(name)) throw invalidParameter('_typeFilter', `query of ${type} has a malformed search parameter name "${name.slice(0, 64)}"`);
     if (resultParameters.has(name)) throw invalidParameter('_typeFilter', `query of ${type} uses ${name}; search result parameters are not allowed`);

@@ -13,7 +13,17 @@ import { checkContainer, checkDestinationUrl, type DestinationSpec } from './des
 import { parseInstant } from './instant.ts';
 import { checkAccept, parsePrefer } from './kickoff-headers.ts';
 import type { KickoffInput, RawParameter } from './kickoff-input.ts';
-import { checkAssociatedData, checkElement, checkPatientReference, checkTypeFilter, checkTypeName, exportableAt, invalidParameter, splitList, splitTypeFilters } from './kickoff-lists.ts';
+import {
+  checkAssociatedData,
+  checkElement,
+  checkPatientReference,
+  checkTypeFilter,
+  checkTypeName,
+  exportableAt,
+  invalidParameter,
+  splitList,
+  splitTypeFilters,
+} from './kickoff-lists.ts';
 import type { KickoffOptions } from './options.ts';
 
 /** A validated kick-off: the request without its destination, and the destination to resolve. */
@@ -45,6 +55,7 @@ export function parseKickoff(input: KickoffInput, options: KickoffOptions): Pars
 
   const byName = new Map<string, string[]>();
   for (const parameter of input.parameters) {
+    if (parameter.name === 'patient' && input.form === 'query') throw invalidParameter('patient', 'is accepted only in a POST Parameters body');
     checkValueKind(parameter);
     if (!singleValued.has(parameter.name) && !listValued.has(parameter.name)) {
       unsupported(parameter.name, `Unknown parameter ${parameter.name.slice(0, 64)}: $export does not define it`);
@@ -60,7 +71,8 @@ export function parseKickoff(input: KickoffInput, options: KickoffOptions): Pars
   const many = (name: string) => byName.get(name) ?? [];
 
   const outputFormat = one('_outputFormat');
-  if (outputFormat !== undefined && !outputFormats.has(outputFormat.trim().toLowerCase())) {
+  // An unencoded `+` in a query string arrives as a space: `application/fhir+ndjson` is meant.
+  if (outputFormat !== undefined && !outputFormats.has(outputFormat.trim().replace(/ /g, '+').toLowerCase())) {
     throw invalidParameter('_outputFormat', 'must be application/fhir+ndjson, application/ndjson or ndjson');
   }
   const now = options.now();
@@ -87,9 +99,11 @@ export function parseKickoff(input: KickoffInput, options: KickoffOptions): Pars
   else {
     for (const query of splitTypeFilters(many('_typeFilter'))) {
       const type = checkTypeFilter(query);
+      // A filter on a type _type named but lenient handling left out goes with it (already noted).
       if (requested.includes(type) && !types.includes(type)) continue;
-      if (requested.length > 0 && !types.includes(type)) throw invalidParameter('_typeFilter', `names ${type}, which _type does not include`);
-      if (!exportableAt(input.level, type)) unsupported('_typeFilter', `_typeFilter on ${type} cannot apply at ${input.level} level; it was ignored`);
+      if (!isResourceType(type)) unsupported('_typeFilter', `_typeFilter on ${type}, which is not an R4 resource type, was ignored`);
+      else if (requested.length > 0 && !types.includes(type)) throw invalidParameter('_typeFilter', `names ${type}, which _type does not include`);
+      else if (!exportableAt(input.level, type)) unsupported('_typeFilter', `_typeFilter on ${type} cannot apply at ${input.level} level; it was ignored`);
       else typeFilters.push(query);
     }
   }
@@ -102,7 +116,6 @@ export function parseKickoff(input: KickoffInput, options: KickoffOptions): Pars
 
   let patients = [...new Set(many('patient').map(checkPatientReference))];
   if (patients.length > 0) {
-    if (input.form === 'query') throw invalidParameter('patient', 'is accepted only in a POST Parameters body');
     if (input.level === 'system') throw invalidParameter('patient', 'does not apply to a system-level export');
     if (!options.features.patient) {
       unsupported('patient', 'patient is not supported; it was ignored');

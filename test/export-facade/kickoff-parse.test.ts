@@ -1,0 +1,239 @@
+/**
+ * The kick-off validator alone (pure functions): headers, every parameter's
+ * malformed forms, strict vs lenient handling, levels, POST bodies and
+ * destination parameters.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { inspect } from 'node:util';
+import { FhirError } from '../../fhir-server/fhir/errors.ts';
+import { parametersFromBody, parametersFromQuery, type KickoffInput, type RawParameter } from '../../fhir-server/export/facade/kickoff-input.ts';
+import { parseKickoff } from '../../fhir-server/export/facade/kickoff-parse.ts';
+import { facadeOptions, type FacadeOptionsInput } from '../../fhir-server/export/facade/options.ts';
+import type { ExportLevel } from '../../fhir-server/export/ports.ts';
+
+const now = new Date('2024-06-01T12:00:00Z');
+const options = (over: FacadeOptionsInput = {}) => facadeOptions({ now: () => now, ...over });
+const async = 'respond-async';
+const lenient = 'respond-async, handling=lenient';
+
+function get(query: string, extra: Partial<KickoffInput> = {}, over?: FacadeOptionsInput) {
+  const input: KickoffInput = { level: 'system', form: 'query', parameters: parametersFromQuery(query), prefer: async, requestUrl: `https://fhir.test/$export?${query}`, ...extra };
+  return parseKickoff(input, options(over));
+}
+
+function post(parameters: RawParameter[], level: ExportLevel = 'patient', extra: Partial<KickoffInput> = {}) {
+  return parseKickoff({ level, form: 'body', parameters, prefer: async, requestUrl: 'https://fhir.test/Patient/$export', ...extra }, options());
+}
+
+/** Expects `run` to throw a FhirError of `kind` located at `parameter`, its message naming it and matching `why`. */
+function refused(run: () => unknown, kind: string, parameter: string, why?: RegExp): FhirError {
+  try {
+    run();
+  } catch (err) {
+    assert.instance(err, FhirError);
+    const e = err as FhirError;
+    assert.is(e.kind, kind, e.message);
+    assert.is(e.expression, parameter, e.message);
+    if (!['Accept', 'Prefer', 'Parameters'].includes(parameter) && !parameter.startsWith('Parameters.')) assert.ok(e.message.includes(parameter), e.message);
+    if (why) assert.match(e.message, why);
+    return e;
+  }
+  throw new assert.Assertion({ message: `expected ${kind} at ${parameter}; it was accepted`, operator: 'refused', expects: kind, actual: 'accepted' });
+}
+
+test('a bare GET kick-off: every type, NDJSON, strict, the default container, the URL as sent', () => {
+  const { request, destination } = get('');
+  assert.equal(request, {
+    level: 'system', types: [], typeFilters: [], elements: [], patients: [], includeAssociatedData: [],
+    outputFormat: 'application/fhir+ndjson', handling: 'strict', notes: [], requestUrl: 'https://fhir.test/$export?',
+  });
+  assert.equal(destination, { kind: 'default', container: 'fhir-export' });
+});
+
+test('Accept: absent, FHIR JSON or a wildcard are fine; anything ruling FHIR JSON out is refused', () => {
+  for (const accept of [undefined, '', 'application/fhir+json', 'application/fhir+json; fhirVersion=4.0', 'application/json', '*/*', 'text/html, */*;q=0.1']) get('', { accept });
+  refused(() => get('', { accept: 'application/xml' }), 'not-supported', 'Accept');
+  refused(() => get('', { accept: 'text/html, application/fhir+json;q=0' }), 'not-supported', 'Accept');
+});
+
+test('Prefer: respond-async is required; handling is strict, lenient, or refused', () => {
+  refused(() => get('', { prefer: undefined }), 'invalid', 'Prefer', /respond-async/);
+  refused(() => get('', { prefer: 'handling=lenient' }), 'invalid', 'Prefer', /respond-async/);
+  assert.is(get('', { prefer: 'respond-async; wait=10, handling=lenient' }).request.handling, 'lenient');
+  assert.is(get('', { prefer: 'respond-async,handling=strict' }).request.handling, 'strict');
+  refused(() => get('', { prefer: 'respond-async, handling=sloppy' }), 'invalid', 'Prefer');
+  refused(() => get('', { prefer: 'respond-async, handling=strict, handling=lenient' }), 'invalid', 'Prefer');
+});
+
+test('_outputFormat: the three NDJSON spellings; anything else and repeats are refused', () => {
+  for (const format of ['application/fhir+ndjson', 'application/ndjson', 'ndjson', 'application%2Ffhir%2Bndjson', 'Application/FHIR%2BNDJSON']) assert.is(get(`_outputFormat=${format}`).request.outputFormat, 'application/fhir+ndjson');
+  for (const format of ['application/fhir+json', 'text/csv', '', 'ndjson2']) refused(() => get(`_outputFormat=${encodeURIComponent(format)}`), 'invalid', '_outputFormat');
+  refused(() => get('_outputFormat=ndjson&_outputFormat=ndjson'), 'invalid', '_outputFormat', /only once/);
+});
+
+test('_since and _until: FHIR instants, normalised to UTC; dates, impossible days, the future, reversed ranges and repeats are refused', () => {
+  assert.is(get('_since=2024-01-02T03:04:05.678%2B02:00').request.since, '2024-01-02T01:04:05.678Z');
+  assert.is(get('_since=2020-01-01T00:00:00+02:00').request.since, '2019-12-31T22:00:00.000Z', 'an unencoded + arrives as a space');
+  assert.is(get('_since=2024-01-01T00:00:00Z&_until=2024-02-01T00:00:00Z').request.until, '2024-02-01T00:00:00.000Z');
+  for (const bad of ['2024-01-01', '2024-01-01T00:00Z', '2024-02-30T00:00:00Z', '2024-13-01T00:00:00Z', '2024-01-01T00:00:00', 'yesterday', '2016-12-31T23:59:60Z']) {
+    refused(() => get(`_since=${encodeURIComponent(bad)}`), 'invalid', '_since');
+    refused(() => get(`_until=${encodeURIComponent(bad)}`), 'invalid', '_until');
+  }
+  refused(() => get('_since=2024-06-01T12:00:01Z'), 'invalid', '_since', /future/);
+  assert.is(get('_since=2024-06-01T12:00:00Z').request.since, '2024-06-01T12:00:00.000Z', 'now itself is not the future');
+  refused(() => get('_since=2024-02-01T00:00:00Z&_until=2024-01-01T00:00:00Z'), 'invalid', '_until', /before _since/);
+  refused(() => get('_since=2024-01-01T00:00:00Z&_since=2024-01-02T00:00:00Z'), 'invalid', '_since', /only once/);
+  refused(() => get('_until=2024-01-01T00:00:00Z&_until=2024-01-02T00:00:00Z'), 'invalid', '_until', /only once/);
+});
+
+test('_type: comma lists and repeats merge without duplicates; empty items and non-names are malformed in any handling', () => {
+  assert.equal(get('_type=Patient,Observation&_type=Condition,Patient').request.types, ['Patient', 'Observation', 'Condition']);
+  assert.equal(get('_type=%20Patient%20,%20Observation').request.types, ['Patient', 'Observation']);
+  for (const bad of ['Patient,,Observation', 'Patient,', '', 'patient', 'Pat ient', 'Patient/1', 'Patient?x=1']) {
+    refused(() => get(`_type=${encodeURIComponent(bad)}`, { prefer: lenient }), 'invalid', '_type');
+  }
+});
+
+test('_type: unknown or non-exportable types are refused when strict, left out with a note when lenient, never leaving "all types"', () => {
+  refused(() => get('_type=Patient,Foo'), 'not-supported', '_type', /Foo/);
+  const { request } = get('_type=Patient,Foo', { prefer: lenient });
+  assert.equal(request.types, ['Patient']);
+  assert.equal(request.notes.length, 1);
+  assert.match(request.notes[0]!, /Foo/);
+  refused(() => get('_type=Foo', { prefer: lenient }), 'invalid', '_type', /no type/);
+  refused(() => get('_type=OperationOutcome'), 'not-supported', '_type');
+  assert.equal(get('_type=Practitioner').request.types, ['Practitioner'], 'system level exports any stored type');
+  refused(() => get('_type=Practitioner,Observation', { level: 'patient' }), 'not-supported', '_type', /Practitioner.*patient level/);
+  assert.equal(get('_type=Practitioner,Observation', { level: 'patient', prefer: lenient }).request.types, ['Observation']);
+});
+
+test('_typeFilter: Type?query values, repeated or comma-joined; malformed, foreign and result-parameter queries are refused', () => {
+  assert.equal(get(`_type=Observation&_typeFilter=${encodeURIComponent('Observation?status=final')}`).request.typeFilters, ['Observation?status=final']);
+  const joined = encodeURIComponent('MedicationRequest?status=active,MedicationRequest?status=completed&date=gt2018-07-01T00:00:00Z');
+  assert.equal(get(`_typeFilter=${joined}`).request.typeFilters, ['MedicationRequest?status=active', 'MedicationRequest?status=completed&date=gt2018-07-01T00:00:00Z']);
+  assert.equal(get(`_typeFilter=${encodeURIComponent('Observation?status=final,amended')}`).request.typeFilters, ['Observation?status=final,amended'], 'a comma inside a query value stays');
+  refused(() => get(`_type=Patient&_typeFilter=${encodeURIComponent('Observation?status=final')}`), 'invalid', '_typeFilter', /_type does not include/);
+  for (const bad of ['Observation', 'Observation?', 'observation?x=1', 'Observation?_include=Observation:subject', 'Observation?_sort=date', 'Observation?status=', 'Observation?bad%20name=1', '?status=final']) {
+    refused(() => get(`_typeFilter=${encodeURIComponent(bad)}`, { prefer: lenient }), 'invalid', '_typeFilter');
+  }
+  refused(() => get(`_typeFilter=${encodeURIComponent('Practitioner?active=true')}`, { level: 'patient' }), 'not-supported', '_typeFilter');
+  refused(() => get(`_typeFilter=${encodeURIComponent('Foo?x=1')}`), 'not-supported', '_typeFilter', /Foo/);
+  const lenientOne = get(`_type=Observation,Foo&_typeFilter=${encodeURIComponent('Foo?x=1')},${encodeURIComponent('Observation?code=1')}`, { prefer: lenient });
+  assert.equal([lenientOne.request.types, lenientOne.request.typeFilters, lenientOne.request.notes.length], [['Observation'], ['Observation?code=1'], 1]);
+});
+
+test('_elements: [Type.]element with root elements only', () => {
+  assert.equal(get('_elements=Patient.id,meta&_elements=Observation.value[x]').request.elements, ['Patient.id', 'meta', 'Observation.value[x]']);
+  for (const bad of ['Patient.name.given', 'Foo.id', 'Patient.', '.id', 'Name', 'Patient.id,']) refused(() => get(`_elements=${encodeURIComponent(bad)}`), 'invalid', '_elements');
+});
+
+test('patient: POST only, Patient and Group level, Patient/<id> references given as valueReference', () => {
+  const ref = (reference: string): RawParameter => ({ name: 'patient', value: reference, reference: true });
+  assert.equal(post([ref('Patient/1'), ref('Patient/a-2.b'), ref('Patient/1')]).request.patients, ['Patient/1', 'Patient/a-2.b']);
+  assert.equal(post([ref('Patient/1')], 'group', { groupId: 'g1' }).request.patients, ['Patient/1']);
+  refused(() => get('patient=Patient/1', { level: 'patient' }), 'invalid', 'patient', /POST/);
+  refused(() => post([ref('Patient/1')], 'system'), 'invalid', 'patient', /system-level/);
+  for (const bad of ['Practitioner/1', 'Patient/', 'Patient/a/b', 'https://x/Patient/1', 'Patient/' + 'x'.repeat(65)]) refused(() => post([ref(bad)]), 'invalid', 'patient');
+  refused(() => post([{ name: 'patient', value: 'Patient/1' }]), 'invalid', 'patient', /valueReference/);
+  refused(() => post([{ name: '_type', value: 'Patient', reference: true }]), 'invalid', '_type', /not a Reference/);
+});
+
+test('includeAssociatedData: IG codes pass; custom values are unsupported; anything else is malformed', () => {
+  assert.equal(get('includeAssociatedData=LatestProvenanceResources,RelevantProvenanceResources').request.includeAssociatedData, ['LatestProvenanceResources', 'RelevantProvenanceResources']);
+  refused(() => get('includeAssociatedData=_myPreset'), 'not-supported', 'includeAssociatedData');
+  const { request } = get('includeAssociatedData=_myPreset,LatestProvenanceResources', { prefer: lenient });
+  assert.equal(request.includeAssociatedData, ['LatestProvenanceResources']);
+  assert.match(request.notes[0]!, /_myPreset/);
+  assert.equal(get('includeAssociatedData=_myPreset', {}, { features: { includeAssociatedData: ['_myPreset'] } }).request.includeAssociatedData, ['_myPreset']);
+  refused(() => get('includeAssociatedData=Everything', { prefer: lenient }), 'invalid', 'includeAssociatedData');
+});
+
+test('unknown and unimplemented parameters: refused when strict, noted when lenient', () => {
+  refused(() => get('_count=10'), 'not-supported', '_count', /Unknown parameter _count/);
+  refused(() => get('organizeOutputBy=Patient'), 'not-supported', 'organizeOutputBy');
+  const { request } = get('_count=10&organizeOutputBy=Patient&_type=Patient', { prefer: lenient });
+  assert.equal(request.types, ['Patient']);
+  assert.equal(request.notes.length, 2);
+  refused(() => get('organizeOutputBy=Patient&organizeOutputBy=Group', { prefer: lenient }), 'invalid', 'organizeOutputBy', /only once/);
+});
+
+test('features the engine lacks are unsupported: refused when strict, dropped with a note when lenient', () => {
+  const off = { features: { elements: false, typeFilter: false, patient: false, until: false } };
+  refused(() => get('_elements=id', {}, off), 'not-supported', '_elements');
+  refused(() => get('_until=2024-01-01T00:00:00Z', {}, off), 'not-supported', '_until');
+  refused(() => get(`_typeFilter=${encodeURIComponent('Observation?status=final')}`, {}, off), 'not-supported', '_typeFilter');
+  const { request } = get(`_elements=id&_until=2024-01-01T00:00:00Z&_typeFilter=${encodeURIComponent('Observation?status=final')}`, { prefer: lenient }, off);
+  assert.equal([request.elements, request.until, request.typeFilters, request.notes.length], [[], undefined, [], 3]);
+});
+
+test('Group level needs a FHIR id', () => {
+  assert.is(get('', { level: 'group', groupId: 'g-1.2' }).request.groupId, 'g-1.2');
+  for (const groupId of ['', 'a/b', 'x'.repeat(65), 'a b']) refused(() => get('', { level: 'group', groupId }), 'invalid', 'Group id');
+});
+
+test('_container: a bare container name; path tricks and bad names are refused', () => {
+  assert.equal(get('_container=my-exports-2').destination, { kind: 'default', container: 'my-exports-2' });
+  for (const bad of ['ab', 'x'.repeat(64), 'My-Exports', 'a--b', '-abc', 'abc-', '../etc', 'a/b', '%2Fetc', 'a%2Fb', 'a\\b', '..', 'abc.def', '$root']) {
+    refused(() => get(`_container=${encodeURIComponent(bad)}`, { prefer: lenient }), 'invalid', '_container');
+  }
+  refused(() => get('_container=a%252Fb'), 'invalid', '_container', /path separators|escapes/);
+  refused(() => get('_container=abc&_container=def'), 'invalid', '_container', /only once/);
+});
+
+test('_destination: POST only, https container URL with a SAS; the spec hides the SAS everywhere', () => {
+  const sas = 'sv=2024-08-04&sr=c&sp=cw&se=2030-01-01T00:00:00Z&sig=SECRETSIGNATURE';
+  const dest = (url: string, extra: RawParameter[] = []) => post([{ name: '_destination', value: url }, ...extra]);
+  const { destination } = dest(`https://acct.blob.core.windows.net/exports?${sas}`);
+  assert.is(destination.kind, 'client');
+  if (destination.kind !== 'client') return;
+  assert.is(destination.host, 'acct.blob.core.windows.net');
+  assert.is(destination.url.reveal(), `https://acct.blob.core.windows.net/exports?${sas}`);
+  assert.equal(destination.expiresOn, new Date('2030-01-01T00:00:00Z'));
+  for (const shown of [String(destination.url), JSON.stringify(destination), inspect(destination)]) assert.not.match(shown, /SECRET/);
+  assert.is(dest(`https://127.0.0.1:10000/devstoreaccount1/exports?${sas}`).destination.kind, 'client', 'path-style account/container');
+  refused(() => get(`_destination=${encodeURIComponent(`https://acct.blob.core.windows.net/exports?${sas}`)}`), 'invalid', '_destination', /POST/);
+  const bad: [string, RegExp][] = [
+    [`http://acct.blob.core.windows.net/exports?${sas}`, /https/],
+    ['https://acct.blob.core.windows.net/exports?sv=1', /SAS/],
+    [`https://user:pw@acct.blob.core.windows.net/exports?${sas}`, /user name/],
+    [`https://acct.blob.core.windows.net/a/../exports?${sas}`, /dot segments/],
+    [`https://acct.blob.core.windows.net/exports%2F..%2Fother?${sas}`, /encoded/],
+    [`https://acct.blob.core.windows.net/x/y/exports?${sas}`, /container/],
+    [`https://acct.blob.core.windows.net/?${sas}`, /container/],
+    [`https://acct.blob.core.windows.net/Exports?${sas}`, /container/],
+    [`https://acct.blob.core.windows.net/exports?${sas}#frag`, /fragment/],
+    [`https://acct.blob.core.windows.net/exports?${sas.replace('sr=c', 'sr=b')}`, /container SAS/],
+    [`https://acct.blob.core.windows.net/exports?${sas.replace('2030', '2020')}`, /expired/],
+    ['not a url', /well-formed/],
+  ];
+  for (const [url, why] of bad) {
+    const err = refused(() => dest(url), 'invalid', '_destination', why);
+    assert.not.match(err.message, /SECRET/);
+  }
+  refused(() => dest(`https://acct.blob.core.windows.net/exports?${sas}`, [{ name: '_container', value: 'other' }]), 'invalid', '_destination', /_container/);
+});
+
+test('POST bodies: a Parameters resource with one string value per part', () => {
+  assert.equal(parametersFromBody({ resourceType: 'Parameters' }), []);
+  assert.equal(parametersFromBody({ resourceType: 'Parameters', parameter: [{ name: '_type', valueString: 'Patient' }, { name: '_since', valueInstant: '2024-01-01T00:00:00Z' }, { name: 'patient', valueReference: { reference: 'Patient/1' } }] }), [
+    { name: '_type', value: 'Patient' },
+    { name: '_since', value: '2024-01-01T00:00:00Z' },
+    { name: 'patient', value: 'Patient/1', reference: true },
+  ]);
+  refused(() => parametersFromBody({ resourceType: 'Patient' }), 'invalid', 'Parameters');
+  refused(() => parametersFromBody(undefined), 'invalid', 'Parameters');
+  refused(() => parametersFromBody({ resourceType: 'Parameters', parameter: {} }), 'invalid', 'Parameters.parameter');
+  refused(() => parametersFromBody({ resourceType: 'Parameters', parameter: [{ valueString: 'x' }] }), 'invalid', 'Parameters.parameter[0]');
+  refused(() => parametersFromBody({ resourceType: 'Parameters', parameter: [{ name: '_type', valueString: 'a', valueCode: 'b' }] }), 'invalid', 'Parameters.parameter[0]');
+  refused(() => parametersFromBody({ resourceType: 'Parameters', parameter: [{ name: '_type', valueBoolean: true }] }), 'invalid', 'Parameters.parameter[0]');
+  refused(() => parametersFromBody({ resourceType: 'Parameters', parameter: [{ name: '_type', part: [] }] }), 'invalid', 'Parameters.parameter[0]');
+  refused(() => parametersFromBody({ resourceType: 'Parameters', parameter: [{ name: 'patient', valueReference: {} }] }), 'invalid', 'Parameters.parameter[0]');
+});
+
+test('a kick-off with absurdly many parameters is refused before any is read', () => {
+  const query = Array.from({ length: 501 }, () => '_type=Patient').join('&');
+  assert.throws(() => get(query), (err: unknown) => err instanceof FhirError && err.kind === 'invalid' && /at most 500 parameters/.test(err.message));
+});
+
+test.run();
