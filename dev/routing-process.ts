@@ -34,14 +34,15 @@ export function spawnRoutingServer(env: Record<string, string>, startTimeoutMs =
       void stop(0);
       reject(new Error('routing server did not start in time'));
     }, startTimeoutMs);
-    child.once('exit', (code) => {
+    const early = (code: number | null) => {
       clearTimeout(timer);
       reject(new Error(`routing server exited with code ${code} before it was ready`));
-    });
+    };
+    child.once('exit', early);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (!line.startsWith('ROUTING_READY ')) return;
       clearTimeout(timer);
-      child.removeAllListeners('exit');
+      child.off('exit', early);
       const { address } = JSON.parse(line.slice('ROUTING_READY '.length)) as { address: string };
       resolve({ address, child, stop });
     });
