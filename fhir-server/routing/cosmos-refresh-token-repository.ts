@@ -8,15 +8,10 @@
  * seed. Replacements carry `If-Match: <etag>`; a 412 means another instance
  * stored first, and the adapter reads back what it stored.
  */
-import type { Container, CosmosClient, ItemDefinition } from '@azure/cosmos';
+import type { Container, CosmosClient } from '@azure/cosmos';
 import { ensureContainer } from '../../common/cosmos.ts';
-import {
-  RefreshTokenStoreError,
-  type RefreshTokenRepository,
-  type RefreshTokenUpdate,
-  type ReplaceOutcome,
-  type StoredRefreshToken,
-} from './refresh-token-repository.ts';
+import { RefreshTokenStoreError, type RefreshTokenRepository, type RefreshTokenUpdate, type ReplaceOutcome, type StoredRefreshToken } from './refresh-token-repository.ts';
+import { rotatedDocument, seedDocument, statusOf, storeError, toStored, type RefreshTokenDocument } from './cosmos-refresh-token-document.ts';
 
 /** Where the document lives and what seeds it. */
 export interface CosmosRefreshTokenRepositoryOptions {
@@ -34,18 +29,6 @@ export interface CosmosRefreshTokenRepositoryOptions {
 
 /** Defaults of {@link CosmosRefreshTokenRepositoryOptions}. */
 export const refreshTokenRepositoryDefaults = Object.freeze({ containerId: 'system', documentId: 'routing-refresh-token' });
-
-interface RefreshTokenDocument extends ItemDefinition {
-  id: string;
-  pk: string;
-  refreshToken: string;
-  tokenId: string;
-  expiresOn?: string;
-  storedAt: string;
-  source: 'bootstrap' | 'rotation';
-  previousTokenId?: string;
-  previousValidUntil?: string;
-}
 
 /** Creates the container if needed and returns the repository. */
 export async function openCosmosRefreshTokenRepository(client: CosmosClient, options: CosmosRefreshTokenRepositoryOptions): Promise<CosmosRefreshTokenRepository> {
@@ -74,16 +57,8 @@ export class CosmosRefreshTokenRepository implements RefreshTokenRepository {
     if (!this.#bootstrap) {
       throw new RefreshTokenStoreError('not-configured', `no refresh token is stored (${this.#id}) and no bootstrap refresh token is configured`);
     }
-    const seed: RefreshTokenDocument = {
-      id: this.#id,
-      pk: this.#id,
-      refreshToken: this.#bootstrap,
-      tokenId: 'bootstrap',
-      storedAt: new Date(this.#now()).toISOString(),
-      source: 'bootstrap',
-    };
     try {
-      const { resource } = await this.#container.items.create<RefreshTokenDocument>(seed);
+      const { resource } = await this.#container.items.create<RefreshTokenDocument>(seedDocument(this.#id, this.#bootstrap, this.#now()));
       return toStored(resource!);
     } catch (err) {
       // Another instance seeded it first: theirs is the same token or a newer one.
@@ -93,17 +68,7 @@ export class CosmosRefreshTokenRepository implements RefreshTokenRepository {
   }
 
   async replace(expected: StoredRefreshToken, next: RefreshTokenUpdate): Promise<ReplaceOutcome> {
-    const doc: RefreshTokenDocument = {
-      id: this.#id,
-      pk: this.#id,
-      refreshToken: next.token,
-      tokenId: next.tokenId,
-      expiresOn: new Date(next.expiresOnMs).toISOString(),
-      storedAt: new Date(this.#now()).toISOString(),
-      source: 'rotation',
-      previousTokenId: next.previousTokenId,
-      ...(next.previousValidUntilMs ? { previousValidUntil: new Date(next.previousValidUntilMs).toISOString() } : {}),
-    };
+    const doc = rotatedDocument(this.#id, next, this.#now());
     try {
       const { resource } = await this.#container
         .item(this.#id, this.#id)
@@ -124,25 +89,4 @@ export class CosmosRefreshTokenRepository implements RefreshTokenRepository {
       throw storeError(err, 'reading');
     }
   }
-}
-
-function toStored(doc: RefreshTokenDocument): StoredRefreshToken {
-  return {
-    token: doc.refreshToken,
-    tokenId: doc.tokenId,
-    expiresOnMs: doc.expiresOn ? Date.parse(doc.expiresOn) : undefined,
-    storedAtMs: Date.parse(doc.storedAt),
-    etag: doc._etag ?? '',
-  };
-}
-
-function statusOf(err: unknown): number | undefined {
-  const code = (err as { code?: unknown; statusCode?: unknown } | null)?.code ?? (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof code === 'number' ? code : undefined;
-}
-
-/** A store failure with the status only: the SDK's message could echo the request body, which holds the token. */
-function storeError(err: unknown, doing: string): RefreshTokenStoreError {
-  const status = statusOf(err);
-  return new RefreshTokenStoreError('unavailable', `refresh token store failed while ${doing} (${status ? `HTTP ${status}` : (err as Error)?.name ?? 'error'})`, status);
 }
