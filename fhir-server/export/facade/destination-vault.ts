@@ -48,6 +48,8 @@ export class KeyVaultDestinationVault implements DestinationVault {
     this.#client = new SecretClient(options.vaultUrl, options.credential, {
       disableChallengeResourceVerification: !isAzureVault(options.vaultUrl),
       additionalPolicies: trustCa(options.caPem),
+      // A kick-off waits for at most two quick retries (Retry-After honoured); then the client gets 503 + Retry-After.
+      retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 },
     });
   }
 

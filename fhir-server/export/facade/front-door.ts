@@ -58,7 +58,7 @@ export class ExportFrontDoor {
     const resolved = await resolveDestination(parsed.destination, this.#deps.destinations ?? {});
     try {
       const job = await this.#deps.jobs.start({ ...parsed.request, destination: resolved.destination }, caller);
-      this.#deps.logger?.info({ jobId: job.id, level: job.request.level, destination: resolved.destination.kind, notes: parsed.request.notes.length, correlationId: caller.correlationId }, 'export queued');
+      this.#deps.logger?.info({ jobId: job.id, exportLevel: job.request.level, destination: resolved.destination.kind, notes: parsed.request.notes.length, correlationId: caller.correlationId }, 'export queued');
       return job;
     } catch (err) {
       await resolved.discard().catch((cleanup: unknown) => this.#deps.logger?.warn({ reason: (cleanup as Error).message }, 'could not remove the destination secret of a refused kick-off'));
