@@ -34,6 +34,8 @@ export interface ExportFixture {
   databaseId: string;
   /** Reads blobs with the account key (verification only). */
   blobs: BlobServiceClient;
+  /** The app whose credential the engines write with. */
+  writer: { appId: string; secret: string };
   /** Registers an app and returns its secret credential (tokens for https://storage.azure.com). */
   credentialFor(registration?: { tokenLifetimeSeconds?: number }): { appId: string; secret: string; credential: TokenCredential };
   /** An engine with its own jobs container; its workers start unless `startWorkers` is false. */
@@ -82,6 +84,7 @@ export async function startExportFixture(standInsOptions: StandInsOptions = {}):
     store,
     databaseId,
     blobs,
+    writer: { appId: writer.appId, secret: writer.secret },
     credentialFor,
     async engine(options = {}, extra = {}) {
       jobContainers += 1;
