@@ -10,6 +10,7 @@ import { CosmosAccountRegistry, REGISTRY_PARTITION_KEY } from './adapters/cosmos
 import { CosmosRefreshTokenStore, REFRESH_TOKEN_PARTITION_KEY } from './adapters/cosmos-refresh-tokens.ts';
 import { EntraCredentialFactory, entraCredentialOptions } from './adapters/entra-credentials.ts';
 import { KeyVaultIdentitySecretStore } from './adapters/keyvault-secrets.ts';
+import { RebuildingCredential } from './adapters/rebuilding-credential.ts';
 import type { RoutingConfig } from './config.ts';
 import { AccountAdmin } from './domain/account-admin.ts';
 import { AccountCache } from './domain/account-cache.ts';
@@ -32,6 +33,10 @@ export interface RunningRoutingServer {
 }
 
 function serverCredential(config: RoutingConfig, caPem: string | undefined): TokenCredential {
+  return new RebuildingCredential(() => buildServerCredential(config, caPem));
+}
+
+function buildServerCredential(config: RoutingConfig, caPem: string | undefined): TokenCredential {
   const { tenantId, clientId, clientSecret, certificateFile } = config.serverIdentity;
   const options = entraCredentialOptions({ authorityHost: config.entra.authorityHost!, caPem });
   if (certificateFile) return new ClientCertificateCredential(tenantId!, clientId!, { certificate: readFileSync(certificateFile, 'utf8') }, options);
