@@ -156,6 +156,20 @@ test('authorization: every route asks for export access; no token is 401, no rol
   assert.equal(subject.accesses.slice(before), ['export', 'export', 'export', 'export', 'export']);
 });
 
+test('under a path prefix without a configured base URL, links are built from the request', async () => {
+  const { app } = await exportApp({ prefix: '/fhir', baseUrl: undefined });
+  try {
+    const response = await app.inject({ method: 'GET', url: '/fhir/Patient/$export?_type=Observation', headers: { prefer: 'respond-async', authorization: 'Bearer alice', host: 'fhir.example:8443' } });
+    assert.is(response.statusCode, 202, response.body);
+    assert.match(String(response.headers['content-location']), /^http:\/\/fhir\.example:8443\/fhir\/_export\/[0-9a-f]{32}$/);
+    const status = await app.inject({ method: 'GET', url: new URL(String(response.headers['content-location'])).pathname, headers: { authorization: 'Bearer alice' } });
+    assert.is(status.statusCode, 202);
+    assert.is((await app.inject({ method: 'GET', url: '/$export', headers: { prefer: 'respond-async', authorization: 'Bearer alice' } })).statusCode, 404);
+  } finally {
+    await app.close();
+  }
+});
+
 test('the CapabilityStatement lists $export at system, Patient and Group level and instantiates the IG', async () => {
   const statement = (await subject.app.inject({ method: 'GET', url: '/metadata' })).json();
   assert.ok(statement.instantiates.includes('http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data'));

@@ -65,3 +65,11 @@ export function checkDestinationUrl(value: string, now: Date, parameter = '_dest
   if (expiresOn && expiresOn.getTime() <= now.getTime()) throw invalid(parameter, `carries a SAS that expired at ${expiresOn.toISOString()}`);
   return { kind: 'client', url: new SecretUrl(value), host: url.hostname, ...(expiresOn ? { expiresOn } : {}) };
 }
+
+/** The destination `_container` and `_destination` ask for (at most one of them; `_destination` only in a body). */
+export function destinationFrom(form: 'query' | 'body', container: string | undefined, destination: string | undefined, defaultContainer: string, now: Date): DestinationSpec {
+  if (destination === undefined) return { kind: 'default', container: container === undefined ? defaultContainer : checkContainer(container) };
+  if (container !== undefined) throw invalid('_destination', 'and _container cannot both be given');
+  if (form === 'query') throw invalid('_destination', 'is accepted only in a POST Parameters body: a SAS must not travel in a URL');
+  return checkDestinationUrl(destination.trim(), now);
+}

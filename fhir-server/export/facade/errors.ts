@@ -37,6 +37,11 @@ export function jobNotFound(id: string): FhirError {
   return new FhirError('not-found', `No export job ${jobIdPattern.test(id) ? id : '(malformed id)'}`);
 }
 
+/** The not-found answer for a file (no such job, file, or not this caller's). */
+export function fileNotFound(id: string, fileName: string): FhirError {
+  return new FhirError('not-found', `No file ${isFileName(fileName) ? fileName : '(malformed name)'} in export job ${jobIdPattern.test(id) ? id : '(malformed id)'}`);
+}
+
 /** True when `id` can be a job id. */
 export function isJobId(id: string): boolean {
   return jobIdPattern.test(id);

@@ -7,7 +7,7 @@ import { LRUCache } from 'lru-cache';
 import { FhirError } from '../../fhir/errors.ts';
 import type { ExportCaller, ExportFileView, ExportJobs, ExportJobView } from '../ports.ts';
 import { resolveDestination, type DestinationDeps } from './destination.ts';
-import { fromExportError, isJobId, jobNotFound } from './errors.ts';
+import { fileNotFound, fromExportError, isFileName, isJobId, jobNotFound } from './errors.ts';
 import type { KickoffInput } from './kickoff-input.ts';
 import { parseKickoff } from './kickoff-parse.ts';
 import type { FacadeOptions } from './options.ts';
@@ -108,18 +108,19 @@ export class ExportFrontDoor {
 
   /** Opens a file of the caller's completed job, or not-found. */
   async openFile(id: string, fileName: string, caller: ExportCaller) {
-    return this.#call(id, () => this.#deps.jobs.openFile(id, fileName, caller));
+    if (!isFileName(fileName)) throw fileNotFound(id, fileName);
+    return this.#call(id, () => this.#deps.jobs.openFile(id, fileName, caller), () => fileNotFound(id, fileName));
   }
 
-  async #call<T>(id: string, operation: () => Promise<T | undefined>): Promise<T> {
-    if (!isJobId(id)) throw jobNotFound(id);
+  async #call<T>(id: string, operation: () => Promise<T | undefined>, notFound = () => jobNotFound(id)): Promise<T> {
+    if (!isJobId(id)) throw notFound();
     let result: T | undefined;
     try {
       result = await operation();
     } catch (err) {
       throw fromExportError(err);
     }
-    if (result === undefined) throw jobNotFound(id);
+    if (result === undefined) throw notFound();
     return result;
   }
 }

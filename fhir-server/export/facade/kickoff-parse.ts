@@ -7,23 +7,13 @@
  */
 import { FhirError } from '../../fhir/errors.ts';
 import { isValidId } from '../../fhir/ids.ts';
-import { isResourceType } from '../../fhir/resource-types.ts';
 import type { ExportRequest } from '../ports.ts';
-import { checkContainer, checkDestinationUrl, type DestinationSpec } from './destination-spec.ts';
+import { destinationFrom, type DestinationSpec } from './destination-spec.ts';
 import { parseInstant } from './instant.ts';
 import { checkAccept, parsePrefer } from './kickoff-headers.ts';
 import type { KickoffInput, RawParameter } from './kickoff-input.ts';
-import {
-  checkAssociatedData,
-  checkElement,
-  checkPatientReference,
-  checkTypeFilter,
-  checkTypeName,
-  exportableAt,
-  invalidParameter,
-  splitList,
-  splitTypeFilters,
-} from './kickoff-lists.ts';
+import { checkAssociatedData, checkElement, checkPatientReference, invalidParameter, splitList } from './kickoff-lists.ts';
+import { typesAndFilters } from './kickoff-types.ts';
 import type { KickoffOptions } from './options.ts';
 
 /** A validated kick-off: the request without its destination, and the destination to resolve. */
@@ -85,28 +75,7 @@ export function parseKickoff(input: KickoffInput, options: KickoffOptions): Pars
     until = undefined;
   }
 
-  const requested = [...new Set(splitList('_type', many('_type')).map((type) => checkTypeName('_type', type)))];
-  const types: string[] = [];
-  for (const type of requested) {
-    if (!isResourceType(type)) unsupported('_type', `_type ${type} is not an R4 resource type; it was left out`);
-    else if (!exportableAt(input.level, type)) unsupported('_type', `_type ${type} cannot be exported at ${input.level} level; it was left out`);
-    else types.push(type);
-  }
-  if (requested.length > 0 && types.length === 0) throw invalidParameter('_type', 'names no type this export can include');
-
-  const typeFilters: string[] = [];
-  if (byName.has('_typeFilter') && !options.features.typeFilter) unsupported('_typeFilter', '_typeFilter is not supported; it was ignored');
-  else {
-    for (const query of splitTypeFilters(many('_typeFilter'))) {
-      const type = checkTypeFilter(query);
-      // A filter on a type _type named but lenient handling left out goes with it (already noted).
-      if (requested.includes(type) && !types.includes(type)) continue;
-      if (!isResourceType(type)) unsupported('_typeFilter', `_typeFilter on ${type}, which is not an R4 resource type, was ignored`);
-      else if (requested.length > 0 && !types.includes(type)) throw invalidParameter('_typeFilter', `names ${type}, which _type does not include`);
-      else if (!exportableAt(input.level, type)) unsupported('_typeFilter', `_typeFilter on ${type} cannot apply at ${input.level} level; it was ignored`);
-      else typeFilters.push(query);
-    }
-  }
+  const { types, typeFilters } = typesAndFilters(input.level, many('_type'), byName.has('_typeFilter') ? many('_typeFilter') : undefined, options.features.typeFilter, unsupported);
 
   let elements = [...new Set(splitList('_elements', many('_elements')).map(checkElement))];
   if (elements.length > 0 && !options.features.elements) {
@@ -144,7 +113,7 @@ export function parseKickoff(input: KickoffInput, options: KickoffOptions): Pars
     notes,
     requestUrl: input.requestUrl,
   };
-  return { request, destination: destinationOf(input, one('_container'), one('_destination'), options) };
+  return { request, destination: destinationFrom(input.form, one('_container'), one('_destination'), options.defaultContainer, options.now()) };
 }
 
 function checkValueKind(parameter: RawParameter): void {
@@ -157,11 +126,4 @@ function instantOf(parameter: string, value: string | undefined): string | undef
   const parsed = parseInstant(value.trim());
   if ('problem' in parsed) throw invalidParameter(parameter, parsed.problem);
   return parsed.iso;
-}
-
-function destinationOf(input: KickoffInput, container: string | undefined, destination: string | undefined, options: KickoffOptions): DestinationSpec {
-  if (destination === undefined) return { kind: 'default', container: container === undefined ? options.defaultContainer : checkContainer(container) };
-  if (container !== undefined) throw invalidParameter('_destination', 'and _container cannot both be given');
-  if (input.form === 'query') throw invalidParameter('_destination', 'is accepted only in a POST Parameters body: a SAS must not travel in a URL');
-  return checkDestinationUrl(destination.trim(), options.now());
 }

@@ -3,6 +3,7 @@
  * engine supports (unsupported ones are refused in strict handling and noted
  * in lenient handling), the default container, polling hints.
  */
+import { isContainerName } from './destination-spec.ts';
 
 /** Optional kick-off features and whether the engine supports them. */
 export interface ExportFeatures {
@@ -63,6 +64,7 @@ export function facadeOptions(input: FacadeOptionsInput = {}): Readonly<FacadeOp
   for (const key of ['statusRetryAfterSeconds', 'throttledRetryAfterSeconds', 'minimumPollIntervalSeconds'] as const) {
     if (!Number.isInteger(options[key]) || options[key] < 0) throw new Error(`export facade option ${key} must be a whole number of seconds`);
   }
+  if (!isContainerName(options.defaultContainer)) throw new Error('export facade option defaultContainer must be a valid container name');
   Object.freeze(options.features);
   return Object.freeze(options);
 }

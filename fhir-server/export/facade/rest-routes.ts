@@ -6,7 +6,7 @@
  * `[base]/_export/[job]/files/[name]`. Every route asks `authorize(request,
  * 'export')` first; errors are OperationOutcomes from the one table.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CapabilityRegistry } from '../../fhir/capabilities.ts';
 import { FhirError } from '../../fhir/errors.ts';
 import { sendResource } from '../../http/fhir-reply.ts';
@@ -14,7 +14,6 @@ import { sendError } from '../../http/fhir-routes.ts';
 import type { ExportCaller, ExportJobs } from '../ports.ts';
 import { registerExportCapabilities } from './capabilities.ts';
 import type { DestinationDeps } from './destination.ts';
-import { isFileName, jobNotFound } from './errors.ts';
 import { ExportFrontDoor, type FrontDoorLog } from './front-door.ts';
 import { kickoffRoutes } from './rest-kickoff.ts';
 import { failureOf, manifestOf, progressText } from './manifest.ts';
@@ -96,11 +95,9 @@ export function registerExportRoutes(app: FastifyInstance, deps: ExportRoutesDep
         return sendResource(reply, 202, { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational', diagnostics: `Export job ${job.id} cancelled` }] });
       });
 
-      scope.get<FileParams>('/_export/:id/files/:file', async (request, reply: FastifyReply) => {
+      scope.get<FileParams>('/_export/:id/files/:file', async (request, reply) => {
         const caller = await enter(request);
-        const { id, file } = request.params;
-        if (!isFileName(file)) throw jobNotFound(id);
-        const opened = await frontDoor.openFile(id, file, caller);
+        const opened = await frontDoor.openFile(request.params.id, request.params.file, caller);
         reply.code(200).type('application/fhir+ndjson').header('content-length', String(opened.sizeBytes));
         return reply.send(opened.stream);
       });
