@@ -129,6 +129,9 @@ test('headers: Prefer respond-async is required; Accept must allow FHIR JSON; PO
   assert.is(notParameters.statusCode, 400);
   const text = await call(subject.app, 'POST', '/$export', 'alice', { body: 'x', headers: { 'content-type': 'text/plain' } });
   assert.is(text.statusCode, 415);
+  const started = subject.jobs.started.length;
+  assert.is((await call(subject.app, 'HEAD', '/$export')).statusCode, 404, 'HEAD starts nothing');
+  assert.is(subject.jobs.started.length, started);
 });
 
 test('kick-off past the engine\'s job limit: 429 with Retry-After (the engine\'s, else the configured default)', async () => {

@@ -62,7 +62,8 @@ export function kickoffRoutes(scope: FastifyInstance, deps: KickoffRouteDeps): v
       reply.header('content-location', `${base}/_export/${encodeURIComponent(job.id)}`);
       return sendResource(reply, 202, acceptedOutcome(job));
     };
-    scope.get(endpoint.path, handler);
+    // No automatic HEAD route: a HEAD must not start an export.
+    scope.get(endpoint.path, { exposeHeadRoute: false }, handler);
     scope.post(endpoint.path, handler);
   }
 }
