@@ -93,6 +93,18 @@ it('a cancelled or failed job deletes its client destination secret too', async 
   assert.is(await secretExists('dest-3'), false);
 });
 
+it('a Key Vault outage longer than its client retries is retried from the checkpoint and the job completes', async () => {
+  fx.standIns.keyVault.putSecret('dest-4', await containerSasUrl('client-box-4'), { contentType: 'text/uri-list' });
+  const engine = await fx.engine({}, { keyVault: { vaultUrl: fx.standIns.keyVault.url, credential: vaultApp.credential }, startWorkers: false });
+  const { id } = await engine.start(exportRequest({ types: ['Patient'], destination: { kind: 'client', secretName: 'dest-4' } }), caller);
+  fx.standIns.keyVault.setFault({ status: 503, count: 5 });
+  engine.pool.start();
+  const view = await waitForEnd(engine, id);
+  assert.is(view.status, 'completed', JSON.stringify(view.failure));
+  assert.ok((await fx.jobsOf(engine).read(id))!.restartCount >= 1, 'the outage cost a restart');
+  exactlyOnce(await linesOf(fx.blobs, 'client-box-4', view, 'Patient'), await storeJson(fx.store, 'Patient'), 'Patient');
+});
+
 it('a storage refusal (a token for the wrong audience: 403) fails the job with a clear failure and no output', async () => {
   const { credential } = fx.credentialFor();
   const engine = await fx.engine({}, { credential: wrongAudience(credential) });

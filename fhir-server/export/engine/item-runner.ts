@@ -8,14 +8,13 @@
  */
 import type { ExportPosition } from '../../store/resource-store.ts';
 import type { EngineContext } from './context.ts';
-import { leaseRulesOf } from './context.ts';
 import { calling, classify, safeMessage } from './failures.ts';
 import { completeIfDone, failJob, releaseIfEnded } from './finish.ts';
-import { comparePositions, type FileRecord, type JobRecord, type StreamCheckpoint, type StreamKind, type WorkItem } from './job-record.ts';
-import { mutateJob } from './job-store.ts';
-import { heldItem, LeaseLost, releaseItem } from './lease.ts';
+import { HeldItem } from './held-item.ts';
+import { comparePositions, type JobRecord, type StreamCheckpoint, type StreamKind, type WorkItem } from './job-record.ts';
+import { LeaseLost } from './lease.ts';
 import { deletedLine, lineRulesFor, resourceLine } from './lines.ts';
-import { NdjsonStream, type StreamHost } from './ndjson-stream.ts';
+import { NdjsonStream } from './ndjson-stream.ts';
 import { rollingBytes } from './options.ts';
 import { scanFilterOf } from './plan.ts';
 
@@ -27,21 +26,22 @@ function resumePosition(item: WorkItem): ExportPosition | undefined {
 }
 
 /** See the module comment. */
-export class ItemRunner implements StreamHost {
+export class ItemRunner {
   #stopping = false;
   #position: ExportPosition | undefined;
-  #streams: Record<StreamKind, NdjsonStream> | undefined;
+  readonly #held: HeldItem;
   readonly #item: WorkItem;
   readonly #log;
 
-  /** A runner for item `index` of `job`, held under `leaseId`. */
+  /** A runner for item `index` of `job` (as stored when claimed), held under `leaseId`. */
   constructor(
     private readonly ctx: EngineContext,
     private readonly job: JobRecord,
-    private readonly index: number,
-    private readonly leaseId: string,
+    index: number,
+    leaseId: string,
   ) {
     this.#item = job.items[index]!;
+    this.#held = new HeldItem(ctx, job.id, index, leaseId);
     this.#log = ctx.logger.child({ jobId: job.id, item: index, resourceType: this.#item.resourceType });
   }
 
@@ -63,79 +63,36 @@ export class ItemRunner implements StreamHost {
     }
   }
 
-  async #change(apply: (job: JobRecord, item: WorkItem) => void): Promise<JobRecord> {
-    const stored = await calling('the job store', () =>
-      mutateJob(this.ctx.jobs, this.job.id, (job) => {
-        apply(job, heldItem(job, this.index, this.leaseId));
-        return job;
-      }),
-    );
-    if (!stored) throw new LeaseLost(`job ${this.job.id} no longer exists`);
-    return stored;
-  }
-
   async #beat(): Promise<void> {
-    try {
-      await this.#change((_, item) => (item.lease!.heartbeatMs = Date.now()));
-    } catch (error) {
+    await this.#held.beat().catch((error: unknown) => {
       if (error instanceof LeaseLost) this.#stopping = true;
       else this.#log.warn({ err: safeMessage(error) }, 'heartbeat failed');
-    }
-  }
-
-  #snapshots(): Record<StreamKind, StreamCheckpoint> {
-    return { resources: this.#streams!.resources.snapshot(), deleted: this.#streams!.deleted.snapshot() };
-  }
-
-  async allocateFile(kind: StreamKind): Promise<string> {
-    const prefix = kind === 'resources' ? this.#item.resourceType : `${this.#item.resourceType}-deleted`;
-    let fileName = '';
-    await this.#change((job, item) => {
-      const seq = job.nextFileSeq[prefix] ?? 1;
-      job.nextFileSeq[prefix] = seq + 1;
-      fileName = `${prefix}-${seq}.ndjson`;
-      item.checkpoint[kind].fileName = fileName;
-    });
-    return fileName;
-  }
-
-  async fileCommitted(kind: StreamKind, file: FileRecord, state: StreamCheckpoint): Promise<void> {
-    await this.#change((job, item) => {
-      const list = kind === 'resources' ? job.output : job.deleted;
-      const at = list.findIndex((f) => f.fileName === file.fileName);
-      if (at >= 0) list[at] = file;
-      else list.push(file);
-      item.checkpoint[kind] = state;
-    });
-  }
-
-  async #checkpoint(release: boolean): Promise<void> {
-    const snapshots = this.#snapshots();
-    await this.#change((_, item) => {
-      item.checkpoint = snapshots;
-      item.lease!.heartbeatMs = Date.now();
-      if (release) {
-        item.status = 'pending';
-        delete item.lease;
-      }
     });
   }
 
   async #work(): Promise<void> {
     const { ctx, job } = this;
+    const item = this.#item;
     const container = await ctx.destinations.open(job.request.destination);
     const sizes = { block: ctx.options.blockSizeBytes, rolling: rollingBytes(ctx.options) };
     const position = () => this.#position;
-    this.#streams = {
-      resources: new NdjsonStream('resources', this.#item.resourceType, job.id, container, this.#item.checkpoint.resources, this, sizes, position),
-      deleted: new NdjsonStream('deleted', 'Bundle', job.id, container, this.#item.checkpoint.deleted, this, sizes, position),
+    const streams: Record<StreamKind, NdjsonStream> = {
+      resources: new NdjsonStream('resources', item.resourceType, job.id, container, item.checkpoint.resources, this.#held, sizes, position),
+      deleted: new NdjsonStream('deleted', 'Bundle', job.id, container, item.checkpoint.deleted, this.#held, sizes, position),
     };
-    const rules = lineRulesFor(job, this.#item);
-    const filter = scanFilterOf(job, this.#item);
-    this.#position = resumePosition(this.#item);
+    const snapshots = (): Record<StreamKind, StreamCheckpoint> => ({ resources: streams.resources.snapshot(), deleted: streams.deleted.snapshot() });
+    const rules = lineRulesFor(job, item);
+    const filter = scanFilterOf(job, item);
+    this.#position = resumePosition(item);
     this.#log.info({ resumeFrom: this.#position ?? null }, 'work item started');
     for (let pages = 1; ; pages++) {
-      if (this.#stopping) return this.#giveBack();
+      if (this.#stopping) {
+        await streams.resources.stage();
+        await streams.deleted.stage();
+        await this.#held.checkpoint(snapshots(), 'give-back');
+        this.#log.info({ at: this.#position ?? null }, 'work item given back');
+        return;
+      }
       const continuation = this.#position;
       const page = await calling('the resource store', () =>
         ctx.store.queryForExport({ ...filter, pageSize: ctx.options.maximumNumberOfResourcesPerQuery, ...(continuation ? { continuation } : {}) }),
@@ -143,42 +100,24 @@ export class ItemRunner implements StreamHost {
       for (const found of page.items) {
         const prev = this.#position;
         this.#position = { lastUpdatedMs: found.lastUpdatedMs, id: found.id };
-        if (found.deleted) await this.#streams.deleted.append(deletedLine(this.#item.resourceType, found.id), prev);
+        if (found.deleted) await streams.deleted.append(deletedLine(item.resourceType, found.id), prev);
         else if (found.json !== undefined) {
           const line = resourceLine(found.json, rules);
-          if (line !== undefined) await this.#streams.resources.append(line, prev);
+          if (line !== undefined) await streams.resources.append(line, prev);
         }
       }
-      await ctx.hooks.afterPage?.(job.id, this.index);
+      await ctx.hooks.afterPage?.(job.id, item.index);
       if (!page.continuation) break;
       if (pages % ctx.options.numberOfPagesPerCommit === 0) {
-        await this.#checkpoint(false);
-        await ctx.hooks.afterCheckpoint?.(job.id, this.index);
-      } else await this.#checkStillHeld();
+        await this.#held.checkpoint(snapshots(), 'keep');
+        await ctx.hooks.afterCheckpoint?.(job.id, item.index);
+      } else await this.#held.checkStillHeld();
     }
-    await this.#streams.resources.finish();
-    await this.#streams.deleted.finish();
-    const snapshots = this.#snapshots();
-    await this.#change((_, item) => {
-      item.status = 'done';
-      item.checkpoint = snapshots;
-      delete item.lease;
-    });
-    this.#log.info({ exported: this.#streams.resources.exported, deleted: this.#streams.deleted.exported }, 'work item done');
+    await streams.resources.finish();
+    await streams.deleted.finish();
+    await this.#held.checkpoint(snapshots(), 'done');
+    this.#log.info({ exported: streams.resources.exported, deleted: streams.deleted.exported }, 'work item done');
     await completeIfDone(ctx, job.id);
-  }
-
-  async #checkStillHeld(): Promise<void> {
-    const job = await calling('the job store', () => this.ctx.jobs.read(this.job.id));
-    if (!job) throw new LeaseLost(`job ${this.job.id} no longer exists`);
-    heldItem(job, this.index, this.leaseId);
-  }
-
-  async #giveBack(): Promise<void> {
-    await this.#streams!.resources.stage();
-    await this.#streams!.deleted.stage();
-    await this.#checkpoint(true);
-    this.#log.info({ at: this.#position ?? null }, 'work item given back');
   }
 
   async #onError(error: unknown): Promise<void> {
@@ -190,8 +129,7 @@ export class ItemRunner implements StreamHost {
     if (!verdict.transient) return failJob(this.ctx, this.job.id, verdict.failure);
     const retryAfterMs = Math.min(60_000, this.ctx.options.jobPollingFrequencySeconds * 1000 * 2 ** Math.min(10, this.job.restartCount));
     this.#log.warn({ reason: verdict.reason, retryAfterMs }, 'work item failed; it will be retried from its checkpoint');
-    const now = Date.now();
-    const stored = await mutateJob(this.ctx.jobs, this.job.id, (job) => releaseItem(job, this.index, this.leaseId, now, leaseRulesOf(this.ctx.options), { retryAfterMs, reason: verdict.reason }));
+    const stored = await this.#held.releaseAfterFailure(retryAfterMs, verdict.reason);
     if (stored) await releaseIfEnded(this.ctx, stored);
   }
 }

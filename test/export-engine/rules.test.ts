@@ -1,0 +1,125 @@
+/**
+ * Unit tests of the engine's pure rules: `_typeFilter` support and matching,
+ * `_elements` subsetting, lease claims and takeovers with the restart limit,
+ * failure classification and redaction, and option validation.
+ */
+import * as assert from 'uvu/assert';
+import { test } from 'uvu';
+import { RestError } from '@azure/core-rest-pipeline';
+import { FhirError } from '../../fhir-server/fhir/errors.ts';
+import { elementsFor, subsetResource } from '../../fhir-server/export/engine/elements.ts';
+import { classify, CredentialError, ExportFailure, jobFailure, redact, ServiceError } from '../../fhir-server/export/engine/failures.ts';
+import { emptyStream, type JobRecord } from '../../fhir-server/export/engine/job-record.ts';
+import { claimItem, heldItem, LeaseLost, releaseItem } from '../../fhir-server/export/engine/lease.ts';
+import { resolveExportOptions, rollingBytes } from '../../fhir-server/export/engine/options.ts';
+import { isTypeFilterSupported, matchesTypeFilter, parseTypeFilter } from '../../fhir-server/export/engine/type-filter.ts';
+import { ExportError } from '../../fhir-server/export/ports.ts';
+
+const observation = { resourceType: 'Observation', id: 'o1', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] }, category: [{ coding: [{ code: 'vital-signs' }] }] };
+
+function filterOf(text: string) {
+  const parsed = parseTypeFilter(text);
+  if (!('filter' in parsed)) throw new Error(parsed.reason);
+  return parsed.filter;
+}
+
+test('_typeFilter: supported forms match on status, code (system|code, |code, code), category and _id', () => {
+  assert.ok(matchesTypeFilter(observation, filterOf('Observation?status=final')));
+  assert.not.ok(matchesTypeFilter(observation, filterOf('Observation?status=preliminary')));
+  assert.ok(matchesTypeFilter(observation, filterOf('Observation?status=amended,final')));
+  assert.ok(matchesTypeFilter(observation, filterOf('Observation?code=http://loinc.org|8867-4')));
+  assert.ok(matchesTypeFilter(observation, filterOf('Observation?code=http%3A%2F%2Floinc.org%7C8867-4')));
+  assert.ok(matchesTypeFilter(observation, filterOf('Observation?code=8867-4&category=vital-signs')));
+  assert.not.ok(matchesTypeFilter(observation, filterOf('Observation?code=|8867-4')), '|code means no system');
+  assert.not.ok(matchesTypeFilter(observation, filterOf('Observation?code=http://snomed.info/sct|8867-4')));
+  assert.ok(matchesTypeFilter(observation, filterOf('Observation?_id=o1')));
+  assert.not.ok(matchesTypeFilter({ ...observation, resourceType: 'Condition' }, filterOf('Observation?status=final')));
+});
+
+test('_typeFilter: unknown parameters, modifiers, types without the element and malformed filters are unsupported', () => {
+  for (const text of ['Observation?value-quantity=gt5', 'Observation?status:not=final', 'MedicationRequest?code=123', 'Observation', 'Nope?status=x', 'Observation?status=', 'Observation?']) {
+    assert.not.ok(isTypeFilterSupported(text), text);
+  }
+  assert.ok(isTypeFilterSupported('Patient?gender=female'));
+  assert.ok(isTypeFilterSupported('MedicationRequest?status=active'));
+});
+
+test('_elements: typed and untyped elements apply to their types; mandatory elements stay; SUBSETTED is tagged once', () => {
+  assert.equal([...elementsFor(['Patient.name', 'status'], 'Patient')!].sort(), ['name', 'status']);
+  assert.equal([...elementsFor(['Patient.name'], 'Observation') ?? []], []);
+  const patient = { resourceType: 'Patient', id: 'p', meta: { versionId: '2', tag: [{ code: 'x' }] }, name: [{ family: 'F' }], gender: 'male', birthDate: '2000-01-01' };
+  const out = subsetResource(patient, new Set(['name']));
+  assert.equal(Object.keys(out), ['resourceType', 'id', 'meta', 'name']);
+  assert.equal((out.meta!.tag as { code: string }[]).map((t) => t.code), ['x', 'SUBSETTED']);
+  assert.equal((subsetResource(out, new Set(['name'])).meta!.tag as unknown[]).length, 2);
+  assert.equal(Object.keys(subsetResource({ resourceType: 'Patient', id: 'q', gender: 'f' }, new Set(['gender']))), ['resourceType', 'id', 'meta', 'gender']);
+});
+
+function job(): JobRecord {
+  const item = (index: number) => ({ index, resourceType: 'Patient', status: 'pending' as const, total: 1, checkpoint: { resources: emptyStream(), deleted: emptyStream() } });
+  return {
+    id: 'j', docType: 'export-job', status: 'running', request: {} as JobRecord['request'], owner: { principal: 'a' }, createTime: '', transactionTime: '', transactionTimeMs: 0,
+    restartCount: 0, planned: true, items: [item(0), item(1)], nextFileSeq: {}, output: [], deleted: [], errors: [], notes: [], destinationReleased: true,
+  };
+}
+const rules = { thresholdMs: 1000, maxRestarts: 1 };
+
+test('leases: a fresh lease holds; a stale one is taken over as a restart; past the limit the job fails', () => {
+  const first = claimItem(job(), 0, 'w1', 10_000, rules)!;
+  assert.ok(first.leaseId);
+  assert.is(claimItem(structuredClone(first.job), 0, 'w2', 10_500, rules), undefined, 'a live lease is not taken');
+  const takeover = claimItem(structuredClone(first.job), 0, 'w2', 11_001, rules)!;
+  assert.is(takeover.job.restartCount, 1);
+  assert.is(takeover.job.items[0]!.lease!.owner, 'w2');
+  assert.throws(() => heldItem(takeover.job, 0, first.leaseId!), (e: unknown) => e instanceof LeaseLost);
+  const exhausted = claimItem(structuredClone(takeover.job), 0, 'w3', 20_000, rules)!;
+  assert.is(exhausted.leaseId, undefined);
+  assert.is(exhausted.job.status, 'failed');
+  assert.is(exhausted.job.failure?.code, 'exception');
+  assert.match(exhausted.job.failure!.message, /restarted 2 times/);
+});
+
+test('leases: giving back without failure keeps the restart count; a failure delays the next claim', () => {
+  const claimed = claimItem(job(), 1, 'w1', 0, { ...rules, maxRestarts: 5 })!;
+  const back = releaseItem(structuredClone(claimed.job), 1, claimed.leaseId!, 100, rules);
+  assert.is(back.restartCount, 0);
+  assert.is(back.items[1]!.status, 'pending');
+  const failed = releaseItem(structuredClone(claimed.job), 1, claimed.leaseId!, 100, { ...rules, maxRestarts: 5 }, { retryAfterMs: 5000, reason: 'x' });
+  assert.is(failed.restartCount, 1);
+  assert.is(claimItem(structuredClone(failed), 1, 'w2', 1000, rules), undefined, 'not before the backoff');
+  assert.ok(claimItem(structuredClone(failed), 1, 'w2', 5200, { ...rules, maxRestarts: 5 }));
+});
+
+test('failures: storage refusals and missing destinations are permanent; outages and throttling are transient', () => {
+  const rest = (statusCode: number) => new RestError('x', { statusCode });
+  const permanent = (error: unknown) => {
+    const verdict = classify(error);
+    if (verdict.transient) throw new Error('expected permanent');
+    return jobFailure(verdict.failure);
+  };
+  assert.equal(permanent(new ServiceError('Blob Storage', rest(403))).httpStatus, 403);
+  assert.equal(permanent(new ServiceError('Key Vault', rest(404))).code, 'not-found');
+  assert.equal(permanent(new CredentialError(new Error('revoked'), false)).code, 'forbidden');
+  assert.equal(permanent(new ExportFailure('group-missing', 'gone')).httpStatus, 404);
+  for (const transient of [new ServiceError('Blob Storage', rest(503)), new ServiceError('Blob Storage', rest(429)), new CredentialError(new Error('x'), true), new ServiceError('the resource store', new FhirError('unavailable', 'down')), new ServiceError('the job store', { code: 503 })]) {
+    assert.ok(classify(transient).transient, String(transient));
+  }
+});
+
+test('redaction: tokens, SAS signatures and URL queries never reach a message', () => {
+  const text = redact('failed https://acct.blob.core.windows.net/c?sv=1&sig=abc%2F token eyJhbGciOi.eyJzdWIiOi.sig and sig=zzz');
+  assert.not.match(text, /abc|eyJ|zzz|sv=1/);
+  assert.match(text, /https:\/\/acct\.blob\.core\.windows\.net\/c/);
+});
+
+test('options: defaults, overrides, sub-MiB rolling for tests, and invalid values refused', () => {
+  const options = resolveExportOptions({ rollingFileSizeInMb: 2, maximumNumberOfConcurrentJobsAllowed: undefined });
+  assert.is(rollingBytes(options), 2 * 1024 * 1024);
+  assert.is(options.maximumNumberOfConcurrentJobsAllowed, 4);
+  assert.is(rollingBytes(resolveExportOptions({ rollingFileSizeBytes: 1000 })), 1000);
+  assert.ok(Object.isFrozen(options));
+  assert.throws(() => resolveExportOptions({ numberOfPagesPerCommit: 0 }), (e: unknown) => e instanceof ExportError && /numberOfPagesPerCommit/.test(e.message));
+  assert.throws(() => resolveExportOptions({ bucketsPerItem: 3 }), (e: unknown) => e instanceof ExportError);
+});
+
+test.run();
