@@ -36,7 +36,7 @@ const options: Partial<ExportEngineOptions> = {
 };
 
 /** Starts the worker process and resolves with it once it printed its first checkpoint line. */
-function workerUntilFirstCheckpoint(jobsContainerId: string) {
+function workerUntilFirstCheckpoint(jobsContainerId: string, extra: Partial<ExportEngineOptions> = {}) {
   const { standIns } = fx;
   const env = {
     ...process.env,
@@ -50,7 +50,7 @@ function workerUntilFirstCheckpoint(jobsContainerId: string) {
       authorityHost: standIns.entra.authorityHost,
       appId: fx.writer.appId,
       secret: fx.writer.secret,
-      options: { ...options, jobPollingFrequencySeconds: 0.2, storageAccountUri: standIns.blob.blobUrl },
+      options: { ...options, ...extra, jobPollingFrequencySeconds: 0.2, storageAccountUri: standIns.blob.blobUrl },
       pageDelayMs: 40,
     }),
   };
@@ -98,6 +98,21 @@ it('a worker killed after its first checkpoint is resumed by another worker with
   assert.ok(names.length >= 4, `files: ${names.join(', ')}`);
   exactlyOnce(await linesOf(fx.blobs, 'exports', view, 'Observation'), await storeJson(fx.store, 'Observation'), 'after the crash');
   assert.equal(view.progress, { exported: 1600, total: 1600 });
+});
+
+it('past maxJobRestartCount a takeover fails the job, naming why', async () => {
+  const engine = await fx.engine({ ...options, maxJobRestartCount: 0 }, { startWorkers: false });
+  const { id } = await engine.start(exportRequest({ types: ['Observation'] }), caller);
+  const worker = workerUntilFirstCheckpoint(fx.jobsOf(engine).container.id, { maxJobRestartCount: 0 });
+  await worker.checkpointed;
+  worker.child.kill('SIGKILL');
+  await worker.exited;
+  engine.pool.start();
+  const view = await waitForEnd(engine, id);
+  assert.is(view.status, 'failed');
+  assert.equal({ code: view.failure?.code, httpStatus: view.failure?.httpStatus }, { code: 'exception', httpStatus: 500 });
+  assert.match(view.failure!.message, /restarted 1 times \(limit 0\)/);
+  assert.ok((await fx.jobsOf(engine).read(id))!.items.every((item) => !item.lease), 'no lease is left behind');
 });
 
 test.run();
