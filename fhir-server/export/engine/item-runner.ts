@@ -109,6 +109,8 @@ export class ItemRunner {
       await ctx.hooks.afterPage?.(job.id, item.index);
       if (!page.continuation) break;
       if (pages % ctx.options.numberOfPagesPerCommit === 0) {
+        await streams.resources.beforeCheckpoint();
+        await streams.deleted.beforeCheckpoint();
         await this.#held.checkpoint(snapshots(), 'keep');
         await ctx.hooks.afterCheckpoint?.(job.id, item.index);
       } else await this.#held.checkStillHeld();

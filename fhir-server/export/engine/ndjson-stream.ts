@@ -41,6 +41,7 @@ export class NdjsonStream {
   #bufferCount = 0;
   #bufferStartPrev: ExportPosition | undefined;
   #blocks = 0;
+  #bufferAge = 0;
 
   /** A stream resuming from `checkpoint`; `position()` is the scan's current position. */
   constructor(
@@ -65,10 +66,25 @@ export class NdjsonStream {
   /** The durable state to checkpoint now. */
   snapshot(): StreamCheckpoint {
     const state = structuredClone(this.#durable);
-    const through = this.#bufferCount > 0 ? this.#bufferStartPrev : this.position();
+    // Never behind the checkpoint resumed from: what was durable then still is.
+    const through = this.#atLeastResumed(this.#bufferCount > 0 ? this.#bufferStartPrev : this.position());
     if (through) state.through = through;
     else delete state.through;
     return state;
+  }
+
+  #atLeastResumed(position: ExportPosition | undefined): ExportPosition | undefined {
+    if (!this.#resumeAfter) return position;
+    return position && comparePositions(position, this.#resumeAfter) > 0 ? position : this.#resumeAfter;
+  }
+
+  /**
+   * Called before each checkpoint: a buffer that already existed at the previous checkpoint
+   * is staged now, so a sparse stream (deletions, a narrow `_typeFilter`) never holds its
+   * `through` — and so a resumed scan's start — far behind the scan.
+   */
+  async beforeCheckpoint(): Promise<void> {
+    if (this.#bufferCount > 0 && this.#bufferAge++ >= 1) await this.stage();
   }
 
   /** Adds `line` of the item just scanned (`prev`: the scan position before it). */
@@ -99,6 +115,7 @@ export class NdjsonStream {
     this.#chunks = [];
     this.#bufferBytes = 0;
     this.#bufferCount = 0;
+    this.#bufferAge = 0;
   }
 
   /** Commits the open file and records it (nothing when the stream wrote nothing since the last file). */

@@ -66,6 +66,12 @@ function newItem(resourceType: string, total: number, extra: Partial<WorkItem> =
   return { index: 0, resourceType, status: 'pending', total, checkpoint: { resources: emptyStream(), deleted: emptyStream() }, ...extra };
 }
 
+/** Live resources an item will read (its progress total; deletions are not counted). */
+function countOf(store: ResourceStore, job: JobRecord, item: WorkItem): Promise<number> {
+  const { includeDeleted: _, ...filter } = scanFilterOf(job, item);
+  return store.count(filter);
+}
+
 /** Plans `job`; `PlanFailure` when its Group is gone. */
 export async function planJob(job: JobRecord, store: ResourceStore, options: ExportEngineOptions): Promise<JobPlan> {
   const notes: string[] = [];
@@ -77,20 +83,20 @@ export async function planJob(job: JobRecord, store: ResourceStore, options: Exp
       const slices = Math.ceil(scope.compartments.length / options.compartmentChunkSize);
       for (let slice = 0; slice < slices; slice++) {
         const item = newItem(type, 0, { compartmentChunk: slice });
-        item.total = await store.count(scanFilterOf(planned, item));
+        item.total = await countOf(store, planned, item);
         items.push(item);
       }
       continue;
     }
     const whole = newItem(type, 0);
-    whole.total = await store.count(scanFilterOf(planned, whole));
+    whole.total = await countOf(store, planned, whole);
     if (whole.total <= options.itemSplitThreshold) {
       items.push(whole);
       continue;
     }
     for (let first = 0; first < 16; first += options.bucketsPerItem) {
       const item = newItem(type, 0, { buckets: Array.from({ length: options.bucketsPerItem }, (_, i) => first + i) });
-      item.total = await store.count(scanFilterOf(planned, item));
+      item.total = await countOf(store, planned, item);
       items.push(item);
     }
   }
