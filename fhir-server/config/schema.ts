@@ -12,6 +12,7 @@ export const fhirSettingsSchema = {
   listen: {
     host: { type: 'string', env: 'FHIR_HOST', default: '127.0.0.1', doc: 'Address to listen on' },
     port: { type: 'int', env: 'FHIR_PORT', default: 8443, min: 0, max: 65535, doc: 'HTTPS port (the server never serves plain HTTP); 0 picks a free one' },
+    grpcPort: { type: 'int', env: 'FHIR_GRPC_PORT', default: 8444, min: 0, max: 65535, doc: 'gRPC (TLS) port of ExportService; 0 picks a free one' },
   },
   tls: {
     certFile: { type: 'file', env: 'FHIR_TLS_CERT_FILE', required: true, doc: 'Server certificate chain (PEM)' },
@@ -53,6 +54,14 @@ export const fhirSettingsSchema = {
   },
   keyVault: {
     url: { type: 'url', env: 'FHIR_KEYVAULT_URL', doc: 'Key Vault holding client-supplied export destinations; without it such kick-offs are refused' },
+    tenantId: { type: 'string', env: 'FHIR_KEYVAULT_TENANT_ID', doc: "Tenant of the FHIR service's own identity for that Key Vault" },
+    clientId: { type: 'string', env: 'FHIR_KEYVAULT_CLIENT_ID', doc: "Client id of the FHIR service's own identity for that Key Vault" },
+    clientSecret: { type: 'string', env: 'FHIR_KEYVAULT_CLIENT_SECRET', secret: true, doc: 'Its client secret (or a certificate file)' },
+    certificateFile: { type: 'file', env: 'FHIR_KEYVAULT_CERTIFICATE_FILE', doc: 'Its PEM certificate + key' },
+    allowedDestinationHosts: {
+      type: 'string', env: 'FHIR_EXPORT_ALLOWED_DESTINATION_HOSTS',
+      doc: 'Comma-separated hosts a client-supplied destination may use even when they are loopback or private (local testing only)',
+    },
   },
   export: {
     storageAccountUri: { type: 'url', env: 'FHIR_EXPORT_STORAGE_ACCOUNT_URI', doc: 'Default storage account (blob endpoint URI) for exports that name no destination' },

@@ -12,11 +12,18 @@ import type { FhirRoutesDeps } from './fhir-routes.ts';
 export interface AppDeps extends FhirRoutesDeps {
   /** Logger (pino); default: silent. */
   logger?: Logger;
+  /** TLS for a listening server (HTTPS only); tests using `inject()` leave it out. */
+  https?: { cert: string; key: string };
 }
 
 /** Builds the app with the FHIR routes; other route sets (export, auth) register on the returned instance. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = Fastify(deps.logger ? { loggerInstance: deps.logger } : { logger: false }) as unknown as FastifyInstance;
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    ...(deps.https ? { https: deps.https } : {}),
+    // Request lines are logged without query strings: a misdirected SAS must not reach a log.
+    ...(deps.logger ? { disableRequestLogging: true } : {}),
+  }) as unknown as FastifyInstance;
   buildFhirRoutes(app, deps);
   app.setNotFoundHandler(fhirNotFound);
   return app;

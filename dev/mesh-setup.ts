@@ -1,0 +1,119 @@
+/**
+ * The whole mesh on the stand-ins: routing server, one provisioned account
+ * whose managed identity may write to the local storage account, and a
+ * fhir-server for that account, plus REST client identities with the FHIR roles.
+ * Used by end-to-end tests, benchmarks and `npm start`.
+ */
+import { ClientSecretCredential } from '@azure/identity';
+import { randomBytes } from 'node:crypto';
+import { createLogger } from '../common/logging.ts';
+import { entraCredentialOptions } from '../routing-server/adapters/entra-credentials.ts';
+import { startFhirServer, type RunningFhirServer } from '../fhir-server/app.ts';
+import { loadFhirServerConfig } from '../fhir-server/config/load.ts';
+import type { ExportJobConfiguration } from '../gen/fhirmesh/routing/v1/account.ts';
+import { startRoutingSetup, type ProvisionedAccount, type RoutingSetup, type RoutingSetupOptions } from './routing-setup.ts';
+
+/** App id URI of the FHIR REST API. */
+export const FHIR_API = 'api://fhirmesh-fhir';
+/** The FHIR roles. */
+export const FHIR_ROLES = ['Fhir.Read', 'Fhir.Write', 'Fhir.Export', 'Fhir.Admin'] as const;
+
+/** Options of the mesh. */
+export interface MeshSetupOptions extends RoutingSetupOptions {
+  /** Account name (default "demo"). */
+  accountName?: string;
+  /** Export overrides of the account. */
+  exportJobConfiguration?: ExportJobConfiguration;
+  /** Extra FHIR_* environment for the fhir-server. */
+  fhirEnv?: Record<string, string>;
+}
+
+/** A running mesh. */
+export interface MeshSetup {
+  /** Routing server, stand-ins, admin helpers. */
+  routing: RoutingSetup;
+  /** The provisioned account. */
+  account: ProvisionedAccount;
+  /** The fhir-server. */
+  fhir: RunningFhirServer;
+  /** Environment the fhir-server was configured with. */
+  fhirEnv: Record<string, string>;
+  /** A REST bearer token for a client holding `roles` (default all FHIR roles). */
+  bearer(roles?: readonly string[]): Promise<string>;
+  /** Stops the fhir-server, the routing server and the stand-ins. */
+  stop(): Promise<void>;
+}
+
+/** Environment that configures a fhir-server for `routing` and `account`. */
+export function fhirEnvironment(routing: RoutingSetup, account: ProvisionedAccount, extra: Record<string, string> = {}): Record<string, string> {
+  const s = routing.standIns;
+  const kvSecret = randomBytes(24).toString('base64url');
+  const kvApp = s.entra.registerApplication({ displayName: `${account.name} fhir-server`, secrets: [kvSecret] });
+  s.keyVault.grant(kvApp.appId, ['get', 'set', 'delete', 'purge']);
+  return {
+    FHIR_HOST: '127.0.0.1',
+    FHIR_PORT: '0',
+    FHIR_GRPC_PORT: '0',
+    FHIR_TLS_CERT_FILE: s.tls.certFile,
+    FHIR_TLS_KEY_FILE: s.tls.keyFile,
+    FHIR_TRUST_CA_FILE: s.tls.caFile,
+    FHIR_COSMOS_ENDPOINT: s.cosmos.endpoint,
+    FHIR_COSMOS_KEY: s.cosmos.key,
+    FHIR_COSMOS_DATABASE: `fhir-${account.name}`,
+    FHIR_ROUTING_ADDRESS: routing.address,
+    FHIR_ROUTING_REFRESH_TOKEN: account.refreshToken,
+    FHIR_ROUTING_ACCOUNT_NAME: account.name,
+    FHIR_AUTH_AUTHORITY_HOST: s.entra.authorityHost,
+    FHIR_AUTH_TENANT_ID: s.entra.tenantId,
+    FHIR_AUTH_AUDIENCE: FHIR_API,
+    FHIR_KEYVAULT_URL: s.keyVault.url,
+    FHIR_KEYVAULT_TENANT_ID: s.entra.tenantId,
+    FHIR_KEYVAULT_CLIENT_ID: kvApp.appId,
+    FHIR_KEYVAULT_CLIENT_SECRET: kvSecret,
+    FHIR_EXPORT_ALLOWED_DESTINATION_HOSTS: '127.0.0.1',
+    FHIR_EXPORT_STORAGE_ACCOUNT_URI: s.blob.blobUrl,
+    FHIR_EXPORT_JOB_POLLING_FREQUENCY_SECONDS: '1',
+    FHIR_LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
+/** Starts the mesh (stand-ins, routing server, account, fhir-server in this process). */
+export async function startMeshSetup(options: MeshSetupOptions = {}): Promise<MeshSetup> {
+  const routing = await startRoutingSetup(options);
+  try {
+    routing.standIns.entra.registerResource(FHIR_API);
+    const account = await routing.provisionAccount(options.accountName ?? 'demo', {
+      ...(options.exportJobConfiguration ? { exportJobConfiguration: options.exportJobConfiguration } : {}),
+    });
+    const fhirEnv = fhirEnvironment(routing, account, options.fhirEnv);
+    const loaded = loadFhirServerConfig(undefined, fhirEnv);
+    const fhir = await startFhirServer(loaded, createLogger('fhir-server', loaded.settings.logLevel));
+    const credentials = new Map<string, ClientSecretCredential>();
+    const bearer = async (roles: readonly string[] = FHIR_ROLES) => {
+      const key = [...roles].sort().join(',');
+      let credential = credentials.get(key);
+      if (!credential) {
+        const secret = randomBytes(24).toString('base64url');
+        const app = routing.standIns.entra.registerApplication({ displayName: `client ${key}`, secrets: [secret], roles: { [FHIR_API]: [...roles] } });
+        credential = new ClientSecretCredential(routing.standIns.entra.tenantId, app.appId, secret, entraCredentialOptions({ authorityHost: routing.standIns.entra.authorityHost, caPem: routing.standIns.tls.caPem }));
+        credentials.set(key, credential);
+      }
+      return (await credential.getToken(`${FHIR_API}/.default`))!.token;
+    };
+    return {
+      routing,
+      account,
+      fhir,
+      fhirEnv,
+      bearer,
+      stop: async () => {
+        await fhir.stop();
+        await routing.stop();
+      },
+    };
+  } catch (err) {
+    await routing.stop();
+    throw err;
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * Composition root of the fhir-server: configuration → Cosmos store →
+ * routing clients (token client, routing credential, refresh-token upkeep,
+ * account overrides) → export engine → REST app (FHIR, $export, admin) and the
+ * gRPC ExportService → listen. `stop()` drains in the reverse order.
+ */
+import { ClientCertificateCredential, ClientSecretCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/core-auth';
+import { Server } from '@grpc/grpc-js';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { createCosmosClient } from '../common/cosmos.ts';
+import { createEntraTokenVerifier } from '../common/auth/entra-token-verifier.ts';
+import { ServerHealth } from '../common/grpc/health.ts';
+import { addReflection } from '../common/grpc/reflection.ts';
+import { serverCredentials } from '../common/grpc/server-tls.ts';
+import { entraCredentialOptions } from '../routing-server/adapters/entra-credentials.ts';
+import { watchAccountOverrides } from './config/account-overrides.ts';
+import { EffectiveConfiguration } from './config/effective-configuration.ts';
+import type { LoadedConfiguration } from './config/load.ts';
+import { openExportEngine } from './export/engine/index.ts';
+import { exportService, exportServiceDefinition } from './export/facade/grpc-service.ts';
+import { KeyVaultDestinationVault } from './export/facade/destination-vault.ts';
+import { registerExportRoutes } from './export/facade/rest-routes.ts';
+import { CapabilityRegistry } from './fhir/capabilities.ts';
+import { FhirService } from './fhir/fhir-service.ts';
+import { buildAdminRoutes } from './http/admin-routes.ts';
+import { buildApp } from './http/app.ts';
+import { verifierOptionsFrom, restAuthFrom } from './http/auth-options.ts';
+import { exportCallerOf } from './http/auth-principal.ts';
+import { accountOverridesSource, AccountConfigurationClient } from './routing/account-configuration-client.ts';
+import { openCosmosRefreshTokenRepository } from './routing/cosmos-refresh-token-repository.ts';
+import { ExternalResourceTokenClient } from './routing/external-resource-token-client.ts';
+import { RefreshTokenUpkeep } from './routing/refresh-token-upkeep.ts';
+import { connectRouting } from './routing/routing-connection.ts';
+import { RoutingTokenCredential } from './routing/routing-token-credential.ts';
+import { openCosmosResourceStore } from './store/cosmos-resource-store.ts';
+import { startTransactionRecovery } from './store/recovery.ts';
+
+/** A running fhir-server. */
+export interface RunningFhirServer {
+  /** FHIR base URL (https). */
+  baseUrl: string;
+  /** host:port of the gRPC ExportService. */
+  grpcAddress: string;
+  /** The effective configuration. */
+  configuration: EffectiveConfiguration;
+  /** The token client (counters for tests and metrics). */
+  tokenClient: ExternalResourceTokenClient;
+  /** The REST app. */
+  app: FastifyInstance;
+  /** Drains and stops everything. */
+  stop(): Promise<void>;
+}
+
+const read = (file: string | undefined) => (file ? readFileSync(file, 'utf8') : undefined);
+
+function keyVaultCredential(kv: LoadedConfiguration['settings']['keyVault'], authorityHost: string, caPem: string | undefined): TokenCredential | undefined {
+  if (!kv.url || !kv.tenantId || !kv.clientId) return undefined;
+  const options = entraCredentialOptions({ authorityHost, caPem });
+  if (kv.certificateFile) return new ClientCertificateCredential(kv.tenantId, kv.clientId, { certificate: read(kv.certificateFile)! }, options);
+  if (kv.clientSecret) return new ClientSecretCredential(kv.tenantId, kv.clientId, kv.clientSecret, options);
+  return undefined;
+}
+
+/** Starts the fhir-server described by `loaded`. */
+export async function startFhirServer(loaded: LoadedConfiguration, logger: Logger): Promise<RunningFhirServer> {
+  const settings = loaded.settings;
+  const caPem = read(settings.trust.caFile);
+  const cosmos = createCosmosClient({ endpoint: settings.cosmos.endpoint!, key: settings.cosmos.key ?? undefined, caPem });
+  const databaseId = settings.cosmos.database!;
+  const store = await openCosmosResourceStore(cosmos, { databaseId, containerId: settings.cosmos.resourcesContainer! });
+  const recovery = startTransactionRecovery(store, { intervalMs: 30_000 });
+
+  // The routing side: one channel, the refresh token from the account database.
+  const connection = connectRouting({ address: settings.routing.address!, caPem: read(settings.routing.caFile) ?? caPem });
+  const repository = await openCosmosRefreshTokenRepository(cosmos, { databaseId, bootstrapRefreshToken: settings.routing.refreshToken });
+  const tokenClient = new ExternalResourceTokenClient({ connection, repository, logger });
+  const credential = new RoutingTokenCredential(tokenClient);
+  const upkeep = new RefreshTokenUpkeep({ connection, repository, logger });
+  upkeep.start();
+
+  // Configuration: the account's overrides are read before anything uses the export settings.
+  const configuration = new EffectiveConfiguration(loaded, logger);
+  const overrides = watchAccountOverrides(configuration, accountOverridesSource(new AccountConfigurationClient({ connection, repository, logger })), {
+    intervalMs: settings.routing.overridesRefreshSeconds * 1000,
+    logger,
+  });
+  await overrides.refresh('start-up');
+  const exportSettings = configuration.current().export;
+
+  const kvCredential = keyVaultCredential(settings.keyVault, settings.auth.authorityHost!, caPem);
+  const engine = await openExportEngine({
+    cosmos,
+    databaseId,
+    jobsContainerId: settings.cosmos.jobsContainer!,
+    store,
+    credential,
+    ...(kvCredential ? { keyVault: { vaultUrl: settings.keyVault.url!, credential: kvCredential } } : {}),
+    caPem,
+    options: exportSettings,
+    logger,
+    workerId: `fhir-${process.pid}-${randomUUID().slice(0, 8)}`,
+  });
+
+  // REST: FHIR, $export, admin, health.
+  const auth = restAuthFrom(settings.auth, { caPem, logger });
+  const capabilities = new CapabilityRegistry();
+  const baseUrl = settings.publicBaseUrl?.replace(/\/+$/, '');
+  const app = buildApp({
+    service: new FhirService(store),
+    capabilities,
+    authorize: auth.authorize,
+    logger,
+    https: { cert: read(settings.tls.certFile)!, key: read(settings.tls.keyFile)! },
+    ...(baseUrl ? { baseUrl } : {}),
+  });
+  auth.install(app);
+  buildAdminRoutes(app, { configuration, authorize: auth.authorize });
+  const allowedHosts = (settings.keyVault.allowedDestinationHosts ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+  const frontDoor = registerExportRoutes(app, {
+    jobs: engine,
+    authorize: auth.authorize,
+    callerOf: exportCallerOf,
+    capabilities,
+    ...(baseUrl ? { baseUrl } : {}),
+    destinations: {
+      ...(kvCredential ? { vault: new KeyVaultDestinationVault({ vaultUrl: settings.keyVault.url!, credential: kvCredential, caPem }) } : {}),
+      hostPolicy: { allowedHosts },
+    },
+  });
+  let draining = false;
+  app.addHook('onRequest', async (request, reply) => {
+    if (draining) return reply.code(503).header('retry-after', '5').send({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', diagnostics: 'the server is shutting down; retry on another instance' }] });
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+  app.get('/health', async () => ({ status: draining ? 'draining' : 'ok' }));
+
+  await app.listen({ host: settings.listen.host!, port: settings.listen.port });
+  const address = app.server.address() as { port: number };
+  const hostForUrl = settings.listen.host!.includes(':') ? `[${settings.listen.host}]` : settings.listen.host!;
+  const listenBase = baseUrl ?? `https://${hostForUrl}:${address.port}`;
+
+  // gRPC ExportService, same process, same export operations.
+  const grpc = new Server();
+  const health = new ServerHealth(['fhirmesh.fhir.v1.ExportService']);
+  grpc.addService(exportServiceDefinition, exportService({
+    frontDoor,
+    verify: createEntraTokenVerifier(verifierOptionsFrom(settings.auth, caPem)),
+    requiredPermission: settings.auth.roles.export!,
+    baseUrl: listenBase,
+    logger,
+  }));
+  health.addToServer(grpc);
+  addReflection(grpc, ['fhirmesh.fhir.v1.ExportService']);
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    grpc.bindAsync(`${hostForUrl}:${settings.listen.grpcPort}`, serverCredentials({ certPem: read(settings.tls.certFile)!, keyPem: read(settings.tls.keyFile)! }), (err, port) =>
+      err ? reject(err) : resolve(port),
+    ),
+  );
+  health.serving();
+  engine.pool.start();
+  logger.info({ baseUrl: listenBase, grpc: `${hostForUrl}:${grpcPort}`, export: exportSettings }, 'fhir-server listening');
+
+  const graceMs = settings.shutdownGraceSeconds * 1000;
+  return {
+    baseUrl: listenBase,
+    grpcAddress: `${hostForUrl}:${grpcPort}`,
+    configuration,
+    tokenClient,
+    app,
+    stop: async () => {
+      // Stop accepting (503), let workers checkpoint, drain requests, then close the clients.
+      draining = true;
+      health.notServing();
+      await engine.pool.stop(graceMs);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => grpc.forceShutdown(), graceMs);
+        grpc.tryShutdown(() => (clearTimeout(timer), resolve()));
+      });
+      await app.close();
+      overrides.stop();
+      upkeep.stop();
+      recovery.stop();
+      tokenClient.close();
+      connection.close();
+      cosmos.dispose();
+      logger.info('fhir-server stopped');
+    },
+  };
+}

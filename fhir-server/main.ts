@@ -1,0 +1,37 @@
+/** Runs the fhir-server as a process: `node --import tsx fhir-server/main.ts [--config file.json]`. */
+import { Command } from 'commander';
+import { createLogger } from '../common/logging.ts';
+import { startFhirServer } from './app.ts';
+import { loadFhirServerConfig, type LoadedConfiguration } from './config/load.ts';
+
+const program = new Command('fhir-server')
+  .description('FHIR R4 service with Bulk Data $export into Azure Storage via managed-identity tokens')
+  .option('-c, --config <file>', 'JSON config file (environment variables override it)', process.env.FHIR_CONFIG)
+  .parse();
+
+let loaded: LoadedConfiguration;
+try {
+  loaded = loadFhirServerConfig(program.opts<{ config?: string }>().config);
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(2);
+}
+const logger = createLogger('fhir-server', loaded.settings.logLevel);
+const running = await startFhirServer(loaded, logger);
+// Scripts wait for this line.
+process.stdout.write(`FHIR_READY ${JSON.stringify({ baseUrl: running.baseUrl, grpcAddress: running.grpcAddress })}\n`);
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    running.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}
