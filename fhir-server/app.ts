@@ -126,6 +126,12 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
     callerOf: exportCallerOf,
     capabilities,
     ...(baseUrl ? { baseUrl } : {}),
+    options: {
+      defaultContainer: exportSettings.defaultContainer,
+      manifestSasUrls: exportSettings.manifestSasUrls,
+      // The engine writes no Provenance: associated data is "not supported" (400 strict, a note lenient).
+      features: { includeAssociatedData: [] },
+    },
     destinations: {
       ...(kvCredential ? { vault: new KeyVaultDestinationVault({ vaultUrl: settings.keyVault.url!, credential: kvCredential, caPem }) } : {}),
       hostPolicy: { allowedHosts },
