@@ -1,0 +1,80 @@
+/**
+ * `npm start`: the whole mesh on loopback — Azure stand-ins, routing server,
+ * a demo account whose managed identity is a certificate in Key Vault, a
+ * fhir-server with its export workers, deterministic sample data — then
+ * copy-paste commands, a `READY {json}` line for scripts, and a clean stop on
+ * Ctrl-C / SIGTERM.
+ *
+ *   npm start                    300 patients
+ *   npm start -- --patients 50
+ */
+import { Command } from 'commander';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createCosmosClient } from '../common/cosmos.ts';
+import { openCosmosResourceStore } from '../fhir-server/store/cosmos-resource-store.ts';
+import { seedSynthetic } from '../fhir-server/seed/seed-synthetic.ts';
+import { repoRoot } from './certs.ts';
+import { startMeshSetup } from './mesh-setup.ts';
+
+const opts = new Command('start')
+  .option('--patients <n>', 'synthetic patients to load', '300')
+  .option('--seed <s>', 'seed of the synthetic data', 'demo')
+  .parse()
+  .opts<{ patients: string; seed: string }>();
+
+const started = Date.now();
+const mesh = await startMeshSetup({ accountName: 'demo', mode: 'child-process' });
+const stop = async () => {
+  await mesh.stop();
+};
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    stop().then(() => process.exit(0), () => process.exit(1));
+  });
+}
+
+const ca = mesh.routing.standIns.tls.caPem;
+const cosmos = createCosmosClient({ endpoint: mesh.fhirEnv.FHIR_COSMOS_ENDPOINT!, key: mesh.fhirEnv.FHIR_COSMOS_KEY, caPem: ca });
+const store = await openCosmosResourceStore(cosmos, { databaseId: mesh.fhirEnv.FHIR_COSMOS_DATABASE! });
+const seeded = await seedSynthetic(store, { patients: Number(opts.patients), seed: opts.seed });
+cosmos.dispose();
+
+const dir = join(repoRoot, '.local');
+mkdirSync(dir, { recursive: true });
+const refreshTokenFile = join(dir, 'demo-refresh-token');
+writeFileSync(refreshTokenFile, `${mesh.account.refreshToken}\n`, { mode: 0o600 });
+const bearerToken = await mesh.bearer();
+const tokenFile = join(dir, 'demo-bearer-token');
+writeFileSync(tokenFile, `${bearerToken}\n`, { mode: 0o600 });
+const caFile = mesh.routing.standIns.tls.caFile;
+const base = mesh.fhir.baseUrl;
+const routing = `https://${mesh.routing.address}`;
+
+process.stdout.write(`
+fhirmesh is up in ${((Date.now() - started) / 1000).toFixed(1)} s — ${seeded.resources} resources of ${opts.patients} patients loaded.
+
+  FHIR base        ${base}
+  ExportService    ${mesh.fhir.grpcAddress} (gRPC, TLS)
+  routing server   ${mesh.routing.address} (gRPC, TLS)
+  CA               ${caFile}
+  bearer token     ${tokenFile} (Fhir.Read/Write/Export/Admin, 1 h)
+  refresh token    ${refreshTokenFile} (the demo account's, for the routing server)
+
+  TOKEN=$(cat ${tokenFile})
+  curl --cacert ${caFile} -i -H "Authorization: Bearer $TOKEN" -H 'Prefer: respond-async' '${base}/$export?_type=Patient,Observation'
+  curl --cacert ${caFile} -H "Authorization: Bearer $TOKEN" <Content-Location from above>
+  curl --cacert ${caFile} -H "Authorization: Bearer $TOKEN" <an output url from the manifest>
+
+  npx buf curl --cacert ${caFile} --protocol grpc --list-services ${routing}
+  npx buf curl --cacert ${caFile} --protocol grpc -H "authorization: Bearer $(cat ${refreshTokenFile})" \\
+    -d '{"resource_uri":"https://storage.azure.com"}' ${routing}/fhirmesh.routing.v1.TokenService/GetToken
+
+Ctrl-C stops everything.
+`);
+process.stdout.write(
+  `READY ${JSON.stringify({ fhirBaseUrl: base, exportGrpcAddress: mesh.fhir.grpcAddress, routingAddress: mesh.routing.address, caFile, bearerToken, refreshTokenFile })}\n`,
+);
