@@ -1,125 +1,142 @@
 /**
- * Export throughput and memory: seeds synthetic patients into the Cosmos
- * stand-in (its own process), then measures (1) a bare scan of every type
- * through the store — the read ceiling — and (2) a system export of the same
- * data into Azurite with the engine's default settings and a real
- * ClientSecretCredential, sampling this process's heap and RSS. Checks that the
- * export wrote every resource once (by line counts); the last line is JSON.
+ * npm run bench:export -- --resources N — export throughput against a baseline
+ * measured in the same run. Seeds at least N synthetic resources once into the
+ * Cosmos stand-in (its own process), then alternates (baseline, export, export,
+ * baseline, ...) over the same data into the same Azurite with the same kind of
+ * credential (ClientSecretCredential from the Entra stand-in):
+ *  - baseline: the store's export pages written as NDJSON blocks, one blob per
+ *    type, no FHIR logic (bench/export-baseline.ts);
+ *  - export: a system export through the engine with its default sizes.
+ * Checks each run wrote every resource once (line counts and bytes per type
+ * against the store's counts), samples RSS every 100 ms (and live heap after a
+ * collection with --expose-gc). The last line is one JSON object.
  *
- * Run: node --expose-gc --import tsx bench/export.ts (without --expose-gc the heap peak includes garbage not yet collected)
- * Options (env): BENCH_PATIENTS (default 2000), BENCH_ROLLING_MB (64), BENCH_PAGE (1000), BENCH_WORKERS (4).
+ * Run: node --expose-gc --import tsx bench/export.ts --resources 200000
  */
 import { ClientSecretCredential } from '@azure/identity';
+import { Command, InvalidArgumentError } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { trustCa } from '../common/azure-tls.ts';
+import { createBlobServiceClient } from '../common/blob.ts';
 import { createCosmosClient } from '../common/cosmos.ts';
 import { createLogger } from '../common/logging.ts';
 import { startAzurite } from '../dev/azurite/server.ts';
 import { ensureLocalTls } from '../dev/certs.ts';
 import { startEntra } from '../dev/entra/index.ts';
 import { openExportEngine } from '../fhir-server/export/engine/open.ts';
+import { exportDefaults } from '../fhir-server/export/engine/options.ts';
 import { openStore } from '../fhir-server/seed/connection.ts';
 import { seedSynthetic } from '../fhir-server/seed/seed-synthetic.ts';
+import { writeBaseline } from './export-baseline.ts';
+import { patientsFor } from './export-data.ts';
+import { checkTotals, median, runExport } from './export-run.ts';
+import { sampleMemory } from './export-memory.ts';
 
-const patients = Number(process.env.BENCH_PATIENTS ?? 2000);
-const rollingMb = Number(process.env.BENCH_ROLLING_MB ?? 64);
-const pageSize = Number(process.env.BENCH_PAGE ?? 1000);
-const workers = Number(process.env.BENCH_WORKERS ?? 4);
-const mib = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+const positiveInt = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('a positive whole number');
+  return n;
+};
+const cli = new Command('bench:export')
+  .option('--resources <n>', 'resources to seed (at least)', positiveInt, 200_000)
+  .option('--rounds <n>', 'runs of each (baseline and export, alternated)', positiveInt, 2)
+  .option('--page <n>', 'store page size', positiveInt, exportDefaults.maximumNumberOfResourcesPerQuery)
+  .option('--workers <n>', 'work items (baseline: types) in flight', positiveInt, exportDefaults.maximumNumberOfConcurrentJobsAllowed)
+  .parse();
+const { resources: wanted, rounds, page: pageSize, workers } = cli.opts<{ resources: number; rounds: number; page: number; workers: number }>();
+const mib = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 10;
+const log = (line: string): boolean => process.stderr.write(`${line}\n`);
 
 const tls = await ensureLocalTls();
 const [entra, azurite, opened] = await Promise.all([startEntra({ tls }), startAzurite({ tls }), openStore({})]);
 try {
-  const seeded = await seedSynthetic(opened.store, { patients, seed: 'bench-export' });
-  process.stderr.write(`seeded ${seeded.resources} resources in ${seeded.ms} ms\n`);
+  const sized = patientsFor(wanted, 'bench-export');
+  const seeded = await seedSynthetic(opened.store, { patients: sized.patients, seed: 'bench-export' });
   const types = await opened.store.listResourceTypes();
+  const expected = new Map<string, number>();
+  for (const resourceType of types) expected.set(resourceType, await opened.store.count({ resourceType }));
+  const total = [...expected.values()].reduce((a, b) => a + b, 0);
+  if (total !== seeded.resources) throw new Error(`the store counts ${total} resources, ${seeded.resources} were seeded`);
+  log(`seeded ${total} resources (${sized.patients} patients, ${types.length} types) in ${seeded.ms} ms`);
 
-  // (1) The read ceiling: every type scanned through the store, nothing written.
-  let scanned = 0;
-  let scannedBytes = 0;
-  const scanStart = performance.now();
-  for (const resourceType of types) {
-    let continuation;
-    do {
-      const page: Awaited<ReturnType<typeof opened.store.queryForExport>> = await opened.store.queryForExport({ resourceType, pageSize, ...(continuation ? { continuation } : {}) });
-      scanned += page.resources.length;
-      for (const json of page.resources) scannedBytes += Buffer.byteLength(json) + 1;
-      continuation = page.continuation;
-    } while (continuation);
-  }
-  const scanMs = performance.now() - scanStart;
-
-  // (2) The export, with a real credential and the engine's defaults.
   const secret = randomBytes(18).toString('base64url');
   const { appId } = entra.registerApplication({ secrets: [secret] });
-  const credential = new ClientSecretCredential(entra.tenantId, appId, secret, { authorityHost: entra.authorityHost, disableInstanceDiscovery: true, additionalPolicies: trustCa(tls.caPem) });
+  const newCredential = () => new ClientSecretCredential(entra.tenantId, appId, secret, { authorityHost: entra.authorityHost, disableInstanceDiscovery: true, additionalPolicies: trustCa(tls.caPem) });
+  const blobService = createBlobServiceClient({ url: azurite.blobUrl, credential: newCredential(), caPem: tls.caPem });
   const cosmos = createCosmosClient({ endpoint: opened.endpoint, key: opened.key, caPem: tls.caPem });
   const engine = await openExportEngine({
     cosmos,
     databaseId: 'fhir',
     jobsContainerId: `bench-jobs-${Date.now()}`,
     store: opened.store,
-    credential,
+    credential: newCredential(),
     caPem: tls.caPem,
     logger: createLogger('bench-export', 'warn'),
-    options: { storageAccountUri: azurite.blobUrl, rollingFileSizeInMb: rollingMb, maximumNumberOfResourcesPerQuery: pageSize, maximumNumberOfConcurrentJobsAllowed: workers, jobPollingFrequencySeconds: 0.2 },
+    options: { storageAccountUri: azurite.blobUrl, maximumNumberOfResourcesPerQuery: pageSize, maximumNumberOfConcurrentJobsAllowed: workers, jobPollingFrequencySeconds: 0.2 },
   });
-  // With --expose-gc each sample is taken after a collection: live memory, not garbage awaiting collection.
-  const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
-  const baseHeap = process.memoryUsage().heapUsed;
-  let peakHeap = baseHeap;
-  let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => {
-    gc?.();
-    const { heapUsed, rss } = process.memoryUsage();
-    peakHeap = Math.max(peakHeap, heapUsed);
-    peakRss = Math.max(peakRss, rss);
-  }, gc ? 250 : 20);
-  const caller = { principal: 'bench' };
-  const exportStart = performance.now();
   engine.pool.start();
-  const started = await engine.start(
-    {
-      level: 'system', types: [], typeFilters: [], elements: [], patients: [], includeAssociatedData: [], outputFormat: 'application/fhir+ndjson',
-      handling: 'lenient', notes: [], destination: { kind: 'default', container: 'bench' }, requestUrl: 'https://fhir.example/$export',
-    },
-    caller,
-  );
-  let view = started;
-  while (view.status === 'queued' || view.status === 'running') {
-    await sleep(100);
-    view = (await engine.get(started.id, caller))!;
+
+  const baselineRps: number[] = [];
+  const exportRps: number[] = [];
+  let peakRss = 0;
+  let peakHeap = 0;
+  let heapAfterGc = false;
+  let bytes = 0;
+  let files = 0;
+  const runBaseline = async (run: number): Promise<void> => {
+    const container = blobService.getContainerClient(`bench-baseline-${run}`);
+    const memory = sampleMemory();
+    const started = performance.now();
+    const totals = await writeBaseline({ store: opened.store, types, pageSize, container, blockBytes: exportDefaults.blockSizeBytes, concurrency: workers });
+    const seconds = (performance.now() - started) / 1000;
+    const peaks = memory.stop();
+    bytes = checkTotals('baseline', expected, [...totals].map(([type, t]) => ({ type, count: t.count, sizeBytes: t.bytes })), bytes);
+    baselineRps.push(total / seconds);
+    log(`baseline ${run}: ${Math.round(total / seconds)}/s (${seconds.toFixed(2)} s), peak RSS ${mib(peaks.rss)} MiB, heap +${mib(peaks.heapAboveBase)} MiB`);
+    await container.deleteIfExists();
+  };
+  const runEngine = async (run: number): Promise<void> => {
+    const container = `bench-export-${run}`;
+    const memory = sampleMemory();
+    const { seconds, view } = await runExport(engine, container);
+    const peaks = memory.stop();
+    bytes = checkTotals('export', expected, view.output, bytes);
+    files = view.output.length;
+    exportRps.push(total / seconds);
+    peakRss = Math.max(peakRss, peaks.rss);
+    peakHeap = Math.max(peakHeap, peaks.heapAboveBase);
+    heapAfterGc = peaks.heapAfterGc;
+    log(`export ${run}: ${Math.round(total / seconds)}/s (${seconds.toFixed(2)} s, ${view.output.length} files), peak RSS ${mib(peaks.rss)} MiB, heap +${mib(peaks.heapAboveBase)} MiB`);
+    await blobService.getContainerClient(container).deleteIfExists();
+  };
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) {
+      await runBaseline(round);
+      await runEngine(round);
+    } else {
+      await runEngine(round);
+      await runBaseline(round);
+    }
   }
-  const exportMs = performance.now() - exportStart;
-  clearInterval(sampler);
   await engine.pool.stop(1000);
   cosmos.dispose();
-  if (view.status !== 'completed') throw new Error(`export ${view.status}: ${JSON.stringify(view.failure)}`);
-  const lines = view.output.reduce((sum, f) => sum + f.count, 0);
-  const bytes = view.output.reduce((sum, f) => sum + f.sizeBytes, 0);
-  if (lines !== scanned || bytes !== scannedBytes) throw new Error(`export wrote ${lines} lines / ${bytes} bytes, the store holds ${scanned} / ${scannedBytes}`);
-  const result = {
-    resources: scanned,
-    mib: mib(bytes),
-    types: types.length,
-    files: view.output.length,
-    scanPerSecond: Math.round(scanned / (scanMs / 1000)),
-    exportPerSecond: Math.round(scanned / (exportMs / 1000)),
-    exportMibPerSecond: mib(bytes / (exportMs / 1000)),
-    exportMs: Math.round(exportMs),
-    peakHeapAboveBaseMib: mib(peakHeap - baseHeap),
-    heapMeasuredAfterGc: gc !== undefined,
-    peakRssMib: mib(peakRss),
-    tokenRequests: entra.stats().byAppId[appId.toLowerCase()]?.issued ?? 0,
-    settings: { patients, rollingMb, pageSize, workers },
+
+  const exportMedian = median(exportRps);
+  const baselineMedian = median(baselineRps);
+  const summary = {
+    bench: 'export',
+    resources: total,
+    export_rps: Math.round(exportMedian),
+    baseline_rps: Math.round(baselineMedian),
+    ratio: Math.round((exportMedian / baselineMedian) * 1000) / 1000,
+    peak_rss_mb: mib(peakRss),
   };
   process.stdout.write(
-    `${scanned} resources (${result.mib} MiB, ${types.length} types) → ${view.output.length} files\n` +
-      `scan only: ${result.scanPerSecond}/s; export: ${result.exportPerSecond}/s (${result.exportMibPerSecond} MiB/s, ${result.exportMs} ms)\n` +
-      `peak ${gc ? 'live ' : ''}heap above baseline: ${result.peakHeapAboveBaseMib} MiB; peak RSS ${result.peakRssMib} MiB; storage tokens issued: ${result.tokenRequests}\n` +
-      `${JSON.stringify(result)}\n`,
+    `${total} resources (${mib(bytes)} MiB, ${types.length} types; export: ${files} files), ${rounds} run(s) each, page ${pageSize}, ${workers} in flight\n` +
+      `baseline (pages → blocks → one blob per type): median ${summary.baseline_rps}/s of [${baselineRps.map(Math.round).join(', ')}]\n` +
+      `export (engine, system level): median ${summary.export_rps}/s of [${exportRps.map(Math.round).join(', ')}] — ratio ${summary.ratio}\n` +
+      `export peak RSS ${summary.peak_rss_mb} MiB; peak ${heapAfterGc ? 'live ' : ''}heap above start ${mib(peakHeap)} MiB; storage tokens issued: ${entra.stats().byAppId[appId.toLowerCase()]?.issued ?? 0}\n` +
+      `${JSON.stringify(summary)}\n`,
   );
 } finally {
   await opened.close();
