@@ -141,9 +141,6 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
   app.addHook('onRequest', async (request, reply) => {
     if (draining) return reply.code(503).header('retry-after', '5').send({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', diagnostics: 'the server is shutting down; retry on another instance' }] });
   });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
-  });
   app.get('/health', async () => ({ status: draining ? 'draining' : 'ok' }));
 
   await app.listen({ host: settings.listen.host!, port: settings.listen.port });

@@ -24,6 +24,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Request lines are logged without query strings: a misdirected SAS must not reach a log.
     ...(deps.logger ? { disableRequestLogging: true } : {}),
   }) as unknown as FastifyInstance;
+  if (deps.logger) {
+    // fastify's own request lines, but with the path only: a query string may carry a SAS a client put there by mistake.
+    app.addHook('onRequest', async (request) => {
+      request.log.info({ method: request.method, path: request.url.split('?')[0] }, 'incoming request');
+    });
+    app.addHook('onResponse', async (request, reply) => {
+      request.log.info({ method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed');
+    });
+  }
   buildFhirRoutes(app, deps);
   app.setNotFoundHandler(fhirNotFound);
   return app;
