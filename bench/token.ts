@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline';
 import { GetTokenRequest, GetTokenResponse, TokenServiceClient } from '../gen/fhirmesh/routing/v1/token_service.ts';
 import { bearerMetadata, tlsChannelCredentials, unaryCall } from '../common/grpc/client.ts';
 import { startRoutingSetup } from '../dev/routing-setup.ts';
+import { ROUTING_NODE_FLAGS } from '../dev/routing-process.ts';
 import { grpcFrame, h2load, type LoadResult } from './h2load.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
@@ -32,7 +33,8 @@ function ensureH2load(): void {
 }
 
 function startBaseline(certFile: string, keyFile: string, responseFile: string): Promise<{ address: string; stop(): void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/baseline-server.ts', certFile, keyFile, responseFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The baseline runs with the routing server's node flags, so only the token path differs.
+  const child = spawn(process.execPath, [...ROUTING_NODE_FLAGS, '--import', 'tsx', 'bench/baseline-server.ts', certFile, keyFile, responseFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`baseline server exited with ${code}`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {

@@ -13,11 +13,20 @@ export interface RoutingProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+/**
+ * Node flags the routing server runs with. A larger young generation: each call allocates short-lived
+ * HTTP/2 and protobuf objects, and with the default 16 MiB semi-space scavenges cost about a third of
+ * the server's throughput (measured with bench:token).
+ */
+export const ROUTING_NODE_FLAGS = ['--max-semi-space-size=64'];
+
 const mainPath = fileURLToPath(new URL('../routing-server/main.ts', import.meta.url));
 
 /** Spawns the routing server with `env` (ROUTING_* settings) and resolves when it listens. */
 export function spawnRoutingServer(env: Record<string, string>, startTimeoutMs = 30_000): Promise<RoutingProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', mainPath], {
+  // ROUTING_NODE_ARGS adds node flags to the child (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it).
+  const nodeArgs = [...ROUTING_NODE_FLAGS, ...(process.env.ROUTING_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', mainPath], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

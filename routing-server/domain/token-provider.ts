@@ -13,6 +13,8 @@ import { systemClock } from './ports.ts';
 
 /** A token for a resource with its timing. */
 export interface ResourceToken {
+  /** The normalised resource the token is for. */
+  resource: string;
   /** The access token. */
   token: string;
   /** Expiry (ms since epoch). */
@@ -123,7 +125,7 @@ export class ManagedIdentityResourceTokenProvider {
     if (!token?.token) throw new RoutingError('dependency-unavailable', 'Entra ID returned no token');
     const timing = tokenTiming(acquiredAt, token.expiresOnTimestamp);
     return {
-      value: { token: token.token, expiresOnMs: token.expiresOnTimestamp, refreshAfterMs: timing.clientRefreshAfterMs },
+      value: { resource, token: token.token, expiresOnMs: token.expiresOnTimestamp, refreshAfterMs: timing.clientRefreshAfterMs },
       refreshAtMs: timing.refreshAtMs,
       serveUntilMs: timing.serveUntilMs,
     };

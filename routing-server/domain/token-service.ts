@@ -29,15 +29,22 @@ export class TokenUseCases {
     return { principal, account };
   }
 
-  /** A token for `resourceUri` from memory alone when everything is cached (no I/O, no awaiting); else undefined. */
-  getCachedToken(refreshToken: string | undefined, resourceUri: string): TokenAnswer | undefined {
+  /**
+   * The cached token for `resourceUri` from memory alone (no I/O, no awaiting), or undefined when anything
+   * is not cached or the call would fail: the caller then takes the full path, which says why.
+   */
+  getCachedToken(refreshToken: string | undefined, resourceUri: string): ResourceToken | undefined {
     const principal = this.refreshTokens.validateCached(refreshToken);
     const account = principal && this.accounts.peek(principal.accountName);
     if (!account || account.state !== 'active') return undefined;
-    const resource = normaliseResourceUri(resourceUri);
+    let resource: string;
+    try {
+      resource = normaliseResourceUri(resourceUri);
+    } catch {
+      return undefined;
+    }
     if (!account.allowedResourceUris.includes(resource)) return undefined;
-    const token = this.provider.peekToken(account, resource);
-    return token && { ...token, resource };
+    return this.provider.peekToken(account, resource);
   }
 
   /** A token for `resourceUri` as the caller's managed identity. */

@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import type { AccountConfigurationServiceServer } from '../../gen/fhirmesh/routing/v1/account_configuration_service.ts';
 import type { AccountServiceServer } from '../../gen/fhirmesh/routing/v1/account_service.ts';
 import type { RefreshTokenServiceServer } from '../../gen/fhirmesh/routing/v1/refresh_token_service.ts';
-import type { TokenServiceServer } from '../../gen/fhirmesh/routing/v1/token_service.ts';
+import type { GetTokenRequest, GetTokenResponse, TokenServiceServer } from '../../gen/fhirmesh/routing/v1/token_service.ts';
+import type { ResourceToken } from '../domain/token-provider.ts';
 import type { AccountAdmin } from '../domain/account-admin.ts';
 import { RoutingError } from '../domain/errors.ts';
 import type { RefreshTokenManager } from '../domain/refresh-tokens.ts';
@@ -27,18 +28,37 @@ export interface ServiceDeps {
 
 /** TokenService: GetToken for the caller's own identity. */
 export function tokenService(deps: ServiceDeps): TokenServiceServer {
-  return {
-    getToken: unary('TokenService/GetToken', deps.logger, async (call) => {
-      const refreshToken = bearerToken(call.metadata);
-      const answer = deps.tokens.getCachedToken(refreshToken, call.request.resourceUri) ?? (await deps.tokens.getToken(refreshToken, call.request.resourceUri));
-      return {
+  // One wire response per cached token object: the hot path allocates nothing new.
+  const responses = new WeakMap<ResourceToken, GetTokenResponse>();
+  const toWire = (answer: ResourceToken): GetTokenResponse => {
+    let response = responses.get(answer);
+    if (!response) {
+      response = {
         accessToken: answer.token,
         tokenType: 'Bearer',
         expiresOn: new Date(answer.expiresOnMs),
         refreshAfter: new Date(answer.refreshAfterMs),
         resourceUri: answer.resource,
       };
-    }),
+      responses.set(answer, response);
+    }
+    return response;
+  };
+  const fullPath = unary<GetTokenRequest, GetTokenResponse>('TokenService/GetToken', deps.logger, async (call) =>
+    toWire(await deps.tokens.getToken(bearerToken(call.metadata), call.request.resourceUri)),
+  );
+  return {
+    getToken: (call, callback) => {
+      // Hot path: everything cached, answered synchronously; anything else (including every error) takes the full path.
+      let cached: ResourceToken | undefined;
+      try {
+        cached = deps.tokens.getCachedToken(bearerToken(call.metadata), call.request.resourceUri);
+      } catch {
+        cached = undefined;
+      }
+      if (cached) callback(null, toWire(cached));
+      else fullPath(call, callback);
+    },
   };
 }
 
