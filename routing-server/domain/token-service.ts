@@ -6,12 +6,6 @@ import type { RefreshTokenManager, RefreshTokenPrincipal } from './refresh-token
 import { normaliseResourceUri } from './resource-uri.ts';
 import type { ManagedIdentityResourceTokenProvider, ResourceToken } from './token-provider.ts';
 
-/** A token answer with the normalised resource it is for. */
-export interface TokenAnswer extends ResourceToken {
-  /** The normalised resource URI. */
-  resource: string;
-}
-
 /** Authenticates callers by refresh token and hands out tokens for their own identity only. */
 export class TokenUseCases {
   /** Wires the use cases to the domain services. */
@@ -48,13 +42,12 @@ export class TokenUseCases {
   }
 
   /** A token for `resourceUri` as the caller's managed identity. */
-  async getToken(refreshToken: string | undefined, resourceUri: string): Promise<TokenAnswer> {
+  async getToken(refreshToken: string | undefined, resourceUri: string): Promise<ResourceToken> {
     const { account } = await this.authenticate(refreshToken);
     const resource = normaliseResourceUri(resourceUri);
     if (!account.allowedResourceUris.includes(resource)) {
       throw new RoutingError('permission-denied', `account ${account.name} may not get tokens for ${resource}`);
     }
-    const token = await this.provider.getToken(account, resource);
-    return { ...token, resource };
+    return this.provider.getToken(account, resource);
   }
 }
