@@ -8,11 +8,13 @@ import { Server } from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import { TokenServiceService, GetTokenResponse, type TokenServiceServer } from '../gen/fhirmesh/routing/v1/token_service.ts';
 import { serverCredentials } from '../common/grpc/server-tls.ts';
+import { SERVER_OPTIONS } from '../routing-server/transport/server.ts';
 
 const [certFile, keyFile, responseFile] = process.argv.slice(2);
 const response = GetTokenResponse.fromJSON(JSON.parse(readFileSync(responseFile!, 'utf8')));
 const impl: TokenServiceServer = { getToken: (_call, callback) => callback(null, response) };
-const server = new Server({ 'grpc.max_receive_message_length': 1024 * 1024 });
+// The routing server's own channel options, so only the token path differs.
+const server = new Server(SERVER_OPTIONS);
 server.addService(TokenServiceService, impl);
 server.bindAsync('127.0.0.1:0', serverCredentials({ certPem: readFileSync(certFile!, 'utf8'), keyPem: readFileSync(keyFile!, 'utf8') }), (err, port) => {
   if (err) throw err;

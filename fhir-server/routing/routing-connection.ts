@@ -27,6 +27,11 @@ export const routingChannelDefaults: Readonly<ChannelOptions> = Object.freeze({
   // grpc-js otherwise backs off reconnects up to 120 s, longer than any caller's deadline.
   'grpc.initial_reconnect_backoff_ms': 500,
   'grpc.max_reconnect_backoff_ms': 5_000,
+  // The client detects dead connections (the routing server sends no pings of its own): a ping a minute,
+  // also between calls; the routing server accepts them every 10 s at most.
+  'grpc.keepalive_time_ms': 60_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+  'grpc.keepalive_permit_without_calls': 1,
 });
 
 /** The shared channel and the generated clients over it. */
