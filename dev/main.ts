@@ -1,5 +1,6 @@
 /** Runs the four local Azure stand-ins in one process until SIGINT/SIGTERM: `npm run stand-ins`. */
 import { startStandIns } from './standins.ts';
+import { stopOnSignals } from '../common/process.ts';
 
 const s = await startStandIns({ tokenLifetimeSeconds: Number(process.env.ENTRA_TOKEN_LIFETIME_SECONDS ?? 3600) });
 const endpoints = {
@@ -10,8 +11,4 @@ const endpoints = {
   blob: { url: s.blob.blobUrl, accountName: s.blob.accountName },
 };
 process.stdout.write(`STANDINS_READY ${JSON.stringify(endpoints)}\n`);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    s.stop().then(() => process.exit(0), () => process.exit(1));
-  });
-}
+stopOnSignals(() => s.stop());

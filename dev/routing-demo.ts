@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './certs.ts';
 import { startRoutingSetup } from './routing-setup.ts';
+import { stopOnSignals } from '../common/process.ts';
 
 const setup = await startRoutingSetup({ mode: 'child-process' });
 const account = await setup.provisionAccount('demo', { exportJobConfiguration: { rollingFileSizeInMb: 64 } });
@@ -43,8 +44,4 @@ Refresh token in ${tokenFile}; an admin token (1 h) in ${adminFile}
 Ctrl-C stops everything.
 `);
 process.stdout.write(`READY ${JSON.stringify({ routingAddress: setup.address, caFile: ca, refreshTokenFile: tokenFile })}\n`);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    setup.stop().then(() => process.exit(0), () => process.exit(1));
-  });
-}
+stopOnSignals(() => setup.stop());

@@ -16,6 +16,7 @@ import { openCosmosResourceStore } from '../fhir-server/store/cosmos-resource-st
 import { seedSynthetic } from '../fhir-server/seed/seed-synthetic.ts';
 import { repoRoot } from './certs.ts';
 import { startMeshSetup } from './mesh-setup.ts';
+import { stopOnSignals } from '../common/process.ts';
 
 const opts = new Command('start')
   .option('--patients <n>', 'synthetic patients to load', '300')
@@ -25,17 +26,7 @@ const opts = new Command('start')
 
 const started = Date.now();
 const mesh = await startMeshSetup({ accountName: 'demo', mode: 'child-process' });
-const stop = async () => {
-  await mesh.stop();
-};
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    stop().then(() => process.exit(0), () => process.exit(1));
-  });
-}
+stopOnSignals(() => mesh.stop());
 
 const ca = mesh.routing.standIns.tls.caPem;
 const cosmos = createCosmosClient({ endpoint: mesh.fhirEnv.FHIR_COSMOS_ENDPOINT!, key: mesh.fhirEnv.FHIR_COSMOS_KEY, caPem: ca });

@@ -1,6 +1,7 @@
 /** Runs the fhir-server as a process: `node --import tsx fhir-server/main.ts [--config file.json]`. */
 import { Command } from 'commander';
 import { createLogger } from '../common/logging.ts';
+import { stopOnSignals } from '../common/process.ts';
 import { startFhirServer } from './app.ts';
 import { loadFhirServerConfig, type LoadedConfiguration } from './config/load.ts';
 
@@ -20,18 +21,8 @@ const logger = createLogger('fhir-server', loaded.settings.logLevel);
 const running = await startFhirServer(loaded, logger);
 // Scripts wait for this line.
 process.stdout.write(`FHIR_READY ${JSON.stringify({ baseUrl: running.baseUrl, grpcAddress: running.grpcAddress })}\n`);
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    running.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  });
-}
+stopOnSignals(
+  () => running.stop(),
+  (signal) => logger.info({ signal }, 'shutting down'),
+  (err) => logger.error({ err }, 'shutdown failed'),
+);

@@ -1,6 +1,7 @@
 /** Runs the routing server as a process: `node --import tsx routing-server/main.ts [--config file.json]`. */
 import { Command } from 'commander';
 import { createLogger } from '../common/logging.ts';
+import { stopOnSignals } from '../common/process.ts';
 import { startRoutingServer } from './app.ts';
 import { loadRoutingConfig } from './config.ts';
 
@@ -21,15 +22,8 @@ const logger = createLogger('routing-server', config.logLevel);
 const running = await startRoutingServer(config, logger);
 // Scripts wait for this line.
 process.stdout.write(`ROUTING_READY ${JSON.stringify({ address: running.address, port: running.port })}\n`);
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    running.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  });
-}
+stopOnSignals(
+  () => running.stop(),
+  (signal) => logger.info({ signal }, 'shutting down'),
+  (err) => logger.error({ err }, 'shutdown failed'),
+);
