@@ -9,10 +9,13 @@ import type { Readable } from 'node:stream';
 /** Scope of an export. */
 export type ExportLevel = 'system' | 'patient' | 'group';
 
-/** Where files go. A client-supplied URL is never held here: only the Key Vault secret that holds it. */
+/**
+ * Where files go. A client-supplied SAS URL is never held here: only the Key Vault
+ * secret that holds it, and the container's URL without any query (not a secret).
+ */
 export type ExportDestination =
   | { kind: 'default'; container: string }
-  | { kind: 'client'; secretName: string };
+  | { kind: 'client'; secretName: string; containerUrl?: string };
 
 /** A validated kick-off request. */
 export interface ExportRequest {
@@ -67,6 +70,8 @@ export interface ExportFileView {
   count: number;
   /** Size in bytes. */
   sizeBytes: number;
+  /** Where the client reads the file itself (client destinations): the blob URL in its own container, with no query. */
+  url?: string;
 }
 
 /** A job as the front doors see it. */

@@ -1,32 +1,50 @@
 /**
  * A client-supplied destination through the whole mesh: POST `$export` with a
  * container SAS URL of the client's own storage account; the URL is kept in Key
- * Vault (never in the job record), the files land in that container, and the
- * secret is deleted when the job ends.
+ * Vault (never in the job record), the files land in that container, the
+ * manifest lists the blobs' own URLs (no SAS, no access token needed: the client
+ * reads them with its own credentials), and the secret is deleted when the job ends.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { CosmosClient } from '@azure/cosmos';
 import { ContainerSASPermissions, StorageSharedKeyCredential, generateBlobSASQueryParameters } from '@azure/storage-blob';
 import { blobSasVersion, createBlobServiceClient } from '../../common/blob.ts';
 import { createCosmosClient } from '../../common/cosmos.ts';
 import { startMeshSetup, type MeshSetup } from '../../dev/mesh-setup.ts';
-import { openCosmosResourceStore } from '../../fhir-server/store/cosmos-resource-store.ts';
+import { openCosmosResourceStore, type CosmosResourceStore } from '../../fhir-server/store/cosmos-resource-store.ts';
 import { seedSynthetic } from '../../fhir-server/seed/seed-synthetic.ts';
 import { loud } from '../support/hooks.ts';
 import { https } from '../support/https.ts';
 
 let mesh: MeshSetup;
 let ca: string;
+let cosmos: CosmosClient;
+let store: CosmosResourceStore;
 
 test.before(loud('before', async () => {
   mesh = await startMeshSetup({ accountName: 'e2e-dest' });
   ca = mesh.routing.standIns.tls.caPem;
-  const cosmos = createCosmosClient({ endpoint: mesh.fhirEnv.FHIR_COSMOS_ENDPOINT!, key: mesh.fhirEnv.FHIR_COSMOS_KEY, caPem: ca });
-  const store = await openCosmosResourceStore(cosmos, { databaseId: mesh.fhirEnv.FHIR_COSMOS_DATABASE! });
+  cosmos = createCosmosClient({ endpoint: mesh.fhirEnv.FHIR_COSMOS_ENDPOINT!, key: mesh.fhirEnv.FHIR_COSMOS_KEY, caPem: ca });
+  store = await openCosmosResourceStore(cosmos, { databaseId: mesh.fhirEnv.FHIR_COSMOS_DATABASE! });
   await seedSynthetic(store, { patients: 10, seed: 'e2e-destination' });
-  cosmos.dispose();
 }));
-test.after(async () => mesh?.stop());
+test.after(async () => {
+  cosmos?.dispose();
+  await mesh?.stop();
+});
+
+/** Every live resource of `type` as the store serves it, by id. */
+async function storeJson(type: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  let continuation;
+  do {
+    const page: Awaited<ReturnType<CosmosResourceStore['queryForExport']>> = await store.queryForExport({ resourceType: type, pageSize: 500, ...(continuation ? { continuation } : {}) });
+    for (const item of page.items) if (item.json) out.set(item.id, item.json);
+    continuation = page.continuation;
+  } while (continuation);
+  return out;
+}
 
 test('files go to the container a client supplied; its SAS lives in Key Vault only while the job runs', async () => {
   const { blob, keyVault } = mesh.routing.standIns;
@@ -50,7 +68,7 @@ test('files go to the container a client supplied; its SAS lives in Key Vault on
   });
   assert.is(kickoff.status, 202, kickoff.body);
   const statusUrl = String(kickoff.headers['content-location']);
-  let manifest: { output: { type: string; url: string; count: number }[] } | undefined;
+  let manifest: { requiresAccessToken: boolean; output: { type: string; url: string; count: number }[] } | undefined;
   for (let i = 0; i < 60 && !manifest; i++) {
     const status = await https(statusUrl, { ca, token });
     if (status.status === 200) manifest = JSON.parse(status.body);
@@ -60,9 +78,38 @@ test('files go to the container a client supplied; its SAS lives in Key Vault on
     }
   }
   assert.ok(manifest, 'completed');
-  assert.not.ok(JSON.stringify(manifest).includes('sig='), 'no SAS in the manifest');
+  assert.not.ok(/sig=|[?&]s[vpert]=/.test(JSON.stringify(manifest)), 'no SAS in the manifest');
+  assert.is(manifest!.requiresAccessToken, false, 'the client reads its own container with its own credentials');
   const patients = manifest!.output.filter((o) => o.type === 'Patient').reduce((n, o) => n + o.count, 0);
   assert.is(patients, 10);
+  // Each listed URL is the blob in the client's container; with the client's own SAS appended it downloads the file.
+  const expected = await storeJson('Patient');
+  const seen = new Set<string>();
+  for (const file of manifest!.output) {
+    assert.ok(file.url.startsWith(`${container.url}/`) && !file.url.includes('?'), file.url);
+    const res = await https(`${file.url}?${sas}`, { ca, headers: { accept: '*/*' } });
+    assert.is(res.status, 200, res.body.slice(0, 300));
+    const lines = res.body.split('\n');
+    assert.is(lines.pop(), '', 'the file ends with a newline');
+    assert.is(lines.length, file.count, `${file.url} count`);
+    for (const line of lines) {
+      const id = (JSON.parse(line) as { id: string }).id;
+      assert.not.ok(seen.has(id), `${id} listed once`);
+      seen.add(id);
+      assert.is(line, expected.get(id), `Patient/${id} byte-equal to the store's read`);
+    }
+  }
+  assert.is(seen.size, expected.size, 'every Patient');
+  // Without the client's SAS the blob is not readable: the URL alone grants nothing.
+  assert.is((await https(manifest!.output[0]!.url, { ca, headers: { accept: '*/*' } })).status >= 400, true);
+  // Neither the job document nor anything else in the jobs container holds the SAS.
+  const { resources: jobDocs } = await cosmos.database(mesh.fhirEnv.FHIR_COSMOS_DATABASE!).container(mesh.fhirEnv.FHIR_COSMOS_JOBS_CONTAINER ?? 'exportJobs').items.readAll().fetchAll();
+  assert.ok(jobDocs.length >= 1, 'the job document was read');
+  const signature = new URLSearchParams(sas).get('sig')!;
+  for (const doc of jobDocs) {
+    const text = JSON.stringify(doc);
+    assert.not.ok(text.includes('sig=') || text.includes(signature) || text.includes(encodeURIComponent(signature)), 'no SAS in a job document');
+  }
   // The blobs are in the client's own container.
   const names: string[] = [];
   for await (const item of container.listBlobsFlat()) names.push(item.name);

@@ -12,6 +12,7 @@ import { createLogger } from '../../../common/logging.ts';
 import { ExportError, type ExportCaller, type ExportJobs, type ExportJobView, type ExportRequest } from '../ports.ts';
 import type { ResourceStore } from '../../store/resource-store.ts';
 import type { EngineContext, EngineHooks } from './context.ts';
+import { withCleanContainerUrl } from './client-urls.ts';
 import type { DestinationResolver } from './destinations.ts';
 import { isTransient, safeMessage } from './failures.ts';
 import { releaseIfEnded } from './finish.ts';
@@ -76,7 +77,7 @@ export class ExportEngine implements ExportJobs {
   async start(request: ExportRequest, caller: ExportCaller): Promise<ExportJobView> {
     checkRequest(request);
     const { options, store, jobs } = this.#ctx;
-    let destination = request.destination;
+    let destination = withCleanContainerUrl(request.destination);
     if (destination.kind === 'default' && !destination.container) destination = { kind: 'default', container: options.defaultContainer };
     if (request.level === 'group' && !(await guarded(() => store.getGroupMembers(request.groupId!)))) {
       throw new ExportError('not-found', `Group/${request.groupId} does not exist`);

@@ -1,17 +1,21 @@
 /**
  * A `JobRecord` as the front doors see it: an `ExportJobView` with progress
- * (lines exported vs the store's count), files sorted by type and sequence,
- * and no lease or checkpoint internals.
+ * (lines exported vs the store's count), files sorted by type and sequence
+ * (with their blob URLs for a client destination), and no lease or checkpoint internals.
  */
 import type { ExportFileView, ExportJobView } from '../ports.ts';
+import { clientFileUrl } from './client-urls.ts';
 import type { FileRecord, JobRecord } from './job-record.ts';
 
 const seqOf = (fileName: string): number => Number(/-(\d+)\.ndjson$/.exec(fileName)?.[1] ?? 0);
 
-function files(list: FileRecord[]): ExportFileView[] {
+function files(job: JobRecord, list: FileRecord[]): ExportFileView[] {
   return [...list]
     .sort((a, b) => (a.type === b.type ? seqOf(a.fileName) - seqOf(b.fileName) : a.fileName < b.fileName ? -1 : 1))
-    .map(({ type, fileName, count, sizeBytes }) => ({ type, fileName, count, sizeBytes }));
+    .map(({ type, fileName, count, sizeBytes }) => {
+      const url = clientFileUrl(job, fileName);
+      return { type, fileName, count, sizeBytes, ...(url ? { url } : {}) };
+    });
 }
 
 /** The view of `job`; `retentionHours` sets `expireTime` after the end. */
@@ -26,9 +30,9 @@ export function toJobView(job: JobRecord, retentionHours: number): ExportJobView
       exported: job.items.reduce((sum, item) => sum + item.checkpoint.resources.exported, 0),
       total: job.items.reduce((sum, item) => sum + item.total, 0),
     },
-    output: files(job.output),
-    errors: files(job.errors),
-    deleted: files(job.deleted),
+    output: files(job, job.output),
+    errors: files(job, job.errors),
+    deleted: files(job, job.deleted),
   };
   if (job.endTime) {
     view.endTime = job.endTime;

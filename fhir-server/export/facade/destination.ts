@@ -39,5 +39,7 @@ export async function resolveDestination(spec: DestinationSpec, deps: Destinatio
   const secretName = newDestinationSecretName();
   const vault = deps.vault;
   await vault.store(secretName, spec.url, { expiresOn: spec.expiresOn, tags: { purpose: 'fhir-export-destination', host: spec.host.slice(0, 256) } });
-  return { destination: { kind: 'client', secretName }, discard: () => vault.remove(secretName) };
+  // The container's own URL (no SAS) is kept so the manifest can point at the client's blobs.
+  const containerUrl = spec.url.base.replace(/\/+$/, '');
+  return { destination: { kind: 'client', secretName, containerUrl }, discard: () => vault.remove(secretName) };
 }

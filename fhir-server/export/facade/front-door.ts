@@ -91,10 +91,18 @@ export class ExportFrontDoor {
     this.#lastPoll.set(key, now);
   }
 
-  /** Links to a completed job's files: SAS URLs when configured and available for every file, else download routes under `baseUrl`. */
+  /**
+   * Links to a completed job's files: for a client destination the blobs in the client's
+   * own container (no query; the client reads them with its own credentials, so no access
+   * token); else SAS URLs when configured and available for every file, else download
+   * routes under `baseUrl`.
+   */
   async fileLinks(job: ExportJobView, caller: ExportCaller, baseUrl: string): Promise<FileLinks> {
     const route = (file: ExportFileView) => `${baseUrl}/_export/${encodeURIComponent(job.id)}/files/${encodeURIComponent(file.fileName)}`;
     const files = [...job.output, ...job.errors, ...job.deleted];
+    if (job.request.destination.kind === 'client' && files.every((file) => file.url)) {
+      return { urlOf: (file) => file.url ?? route(file), requiresAccessToken: false };
+    }
     const sas = this.#deps.jobs.fileSasUrl?.bind(this.#deps.jobs);
     if (this.#deps.options.manifestSasUrls && sas && files.length > 0) {
       const urls = await Promise.all(files.map((file) => sas(job.id, file.fileName, caller).catch((err: unknown) => Promise.reject(fromExportError(err)))));

@@ -6,12 +6,15 @@ export class SecretUrl {
   readonly #value: string;
   /** The URL without its query string, safe to show. */
   readonly safe: string;
+  /** Origin and path only (no query, no marker): the resource the URL names. */
+  readonly base: string;
 
   /** Wraps `value`. */
   constructor(value: string) {
     this.#value = value;
     const url = new URL(value);
-    this.safe = `${url.origin}${url.pathname}${url.search ? '?[redacted]' : ''}`;
+    this.base = `${url.origin}${url.pathname}`;
+    this.safe = `${this.base}${url.search ? '?[redacted]' : ''}`;
   }
 
   /** The full URL, for the one place that stores it (Key Vault). */
