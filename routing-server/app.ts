@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { createEntraTokenVerifier } from '../common/auth/entra-token-verifier.ts';
 import { createCosmosClient, ensureContainer } from '../common/cosmos.ts';
 import { createLogger } from '../common/logging.ts';
+import { startMetricsListener, type MetricsListener } from '../common/metrics/listener.ts';
 import { CosmosAccountRegistry, REGISTRY_PARTITION_KEY } from './adapters/cosmos-registry.ts';
 import { CosmosRefreshTokenStore, REFRESH_TOKEN_PARTITION_KEY } from './adapters/cosmos-refresh-tokens.ts';
 import { EntraCredentialFactory, entraCredentialOptions } from './adapters/entra-credentials.ts';
@@ -17,6 +18,7 @@ import { AccountCache } from './domain/account-cache.ts';
 import { RefreshTokenManager } from './domain/refresh-tokens.ts';
 import { ManagedIdentityResourceTokenProvider } from './domain/token-provider.ts';
 import { TokenUseCases } from './domain/token-service.ts';
+import { RoutingMetrics } from './observability/metrics.ts';
 import { entraAdminGuard } from './transport/admin-guard.ts';
 import { buildRoutingServer } from './transport/server.ts';
 
@@ -28,6 +30,8 @@ export interface RunningRoutingServer {
   address: string;
   /** The token provider (cache counters for tests and metrics). */
   provider: ManagedIdentityResourceTokenProvider;
+  /** The metrics registry and its listener's URL, when metrics are enabled. */
+  metrics?: { registry: RoutingMetrics['registry']; url: string };
   /** Graceful stop: drain calls in flight, then close. */
   stop(): Promise<void>;
 }
@@ -52,11 +56,13 @@ export async function startRoutingServer(config: RoutingConfig, logger: Logger =
     ensureContainer(cosmos, config.cosmos.database!, config.cosmos.refreshTokensContainer!, REFRESH_TOKEN_PARTITION_KEY),
   ]);
   const registry = new CosmosAccountRegistry(accountsContainer);
+  const metrics = config.metrics.enabled ? new RoutingMetrics() : undefined;
   const secrets = new KeyVaultIdentitySecretStore({ vaultUrl: config.keyVault.url!, credential: serverCredential(config, caPem), caPem });
   const provider = new ManagedIdentityResourceTokenProvider(secrets, new EntraCredentialFactory({ authorityHost: config.entra.authorityHost!, caPem }), {
     maxTokens: config.cache.maxTokens,
     credentialTtlMs: config.cache.credentialSeconds * 1000,
     onBackgroundError: (key, err) => logger.warn({ account: key.split('\n')[0], reason: (err as Error).message }, 'background token refresh failed'),
+    ...(metrics ? { onAcquisition: metrics.onTokenAcquisition } : {}),
   });
   const accountCache = new AccountCache(registry, config.cache.accountSeconds * 1000, config.cache.maxTokens);
   const refreshTokens = new RefreshTokenManager(new CosmosRefreshTokenStore(refreshContainer), {
@@ -65,6 +71,7 @@ export async function startRoutingServer(config: RoutingConfig, logger: Logger =
     cacheTtlMs: config.cache.refreshTokenSeconds * 1000,
     cacheMaxEntries: 100_000,
   });
+  metrics?.observe({ tokenCache: () => provider.tokenStats, refreshTokens: refreshTokens.stats });
   const authority = config.entra.authorityHost!.replace(/\/+$/, '');
   const verifyAdmin = createEntraTokenVerifier({
     jwksUri: `${authority}/${config.admin.tenantId}/discovery/v2.0/keys`,
@@ -79,6 +86,7 @@ export async function startRoutingServer(config: RoutingConfig, logger: Logger =
       accounts: new AccountAdmin(registry, accountCache),
       requireAdmin: entraAdminGuard(verifyAdmin, config.admin.role!),
       logger,
+      ...(metrics ? { calls: metrics.calls } : {}),
     },
     {
       certPem: readFileSync(config.tls.certFile!, 'utf8'),
@@ -90,13 +98,29 @@ export async function startRoutingServer(config: RoutingConfig, logger: Logger =
   const port = await server.listen(config.listen.host!, config.listen.port);
   const host = config.listen.host!;
   const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ address }, 'routing server listening');
+  let metricsListener: MetricsListener | undefined;
+  if (metrics) {
+    metricsListener = await startMetricsListener({
+      registry: metrics.registry,
+      host: config.metrics.host!,
+      port: config.metrics.port,
+      tls: { certPem: readFileSync(config.tls.certFile!, 'utf8'), keyPem: readFileSync(config.tls.keyFile!, 'utf8') },
+      ...(config.metrics.bearerToken ? { bearerToken: config.metrics.bearerToken } : {}),
+    }).catch(async (err: unknown) => {
+      await server.shutdown(0);
+      cosmos.dispose();
+      throw err;
+    });
+  }
+  logger.info({ address, metrics: metricsListener?.url }, 'routing server listening');
   return {
     port,
     address,
     provider,
+    ...(metrics && metricsListener ? { metrics: { registry: metrics.registry, url: metricsListener.url } } : {}),
     stop: async () => {
       await server.shutdown(config.shutdownGraceSeconds * 1000);
+      await metricsListener?.close();
       cosmos.dispose();
       logger.info('routing server stopped');
     },

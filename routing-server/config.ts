@@ -51,6 +51,12 @@ export const routingSettingsSchema = {
     lifetimeSeconds: { type: 'int', env: 'ROUTING_REFRESH_TOKEN_LIFETIME_SECONDS', default: 30 * 86_400, min: 60, max: 400 * 86_400, doc: 'Lifetime of a new refresh token' },
     graceSeconds: { type: 'int', env: 'ROUTING_REFRESH_TOKEN_GRACE_SECONDS', default: 120, min: 0, max: 3600, doc: 'A rotated-out token stays valid this long' },
   },
+  metrics: {
+    enabled: { type: 'bool', env: 'ROUTING_METRICS_ENABLED', default: false, doc: 'Serve Prometheus metrics at https://<metrics.host>:<metrics.port>/metrics (same TLS certificate)' },
+    host: { type: 'string', env: 'ROUTING_METRICS_HOST', default: '127.0.0.1', doc: 'Address of the metrics listener' },
+    port: { type: 'int', env: 'ROUTING_METRICS_PORT', default: 9464, min: 0, max: 65535, doc: 'Port of the metrics listener; 0 picks a free one' },
+    bearerToken: { type: 'string', env: 'ROUTING_METRICS_BEARER_TOKEN', secret: true, doc: 'If set, scrapes must send "authorization: Bearer <it>"' },
+  },
   shutdownGraceSeconds: { type: 'int', env: 'ROUTING_SHUTDOWN_GRACE_SECONDS', default: 10, min: 0, max: 600, doc: 'Calls in flight may finish this long on shutdown' },
   logLevel: { type: 'string', env: 'ROUTING_LOG_LEVEL', default: 'info', doc: 'pino log level' },
 } satisfies SettingsSchema;

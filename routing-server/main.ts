@@ -21,7 +21,7 @@ try {
 const logger = createLogger('routing-server', config.logLevel);
 const running = await startRoutingServer(config, logger);
 // Scripts wait for this line.
-process.stdout.write(`ROUTING_READY ${JSON.stringify({ address: running.address, port: running.port })}\n`);
+process.stdout.write(`ROUTING_READY ${JSON.stringify({ address: running.address, port: running.port, metricsUrl: running.metrics?.url })}\n`);
 stopOnSignals(
   () => running.stop(),
   (signal) => logger.info({ signal }, 'shutting down'),

@@ -49,6 +49,15 @@ export interface RefreshTokenOptions {
   clock?: Clock;
 }
 
+/** How a validation ended: `cached` and `loaded` authenticate, the others refuse (`error`: the store failed). */
+export type ValidationOutcome = 'cached' | 'loaded' | 'missing' | 'unknown' | 'revoked' | 'expired' | 'rotated-out' | 'error';
+
+/** Live counters for metrics (plain numbers: the hot path only increments one). */
+export interface RefreshTokenStats {
+  validations: Record<ValidationOutcome, number>;
+  rotations: number;
+}
+
 interface CachedValidation {
   principal: RefreshTokenPrincipal;
   validUntilMs: number;
@@ -63,6 +72,11 @@ export function hashRefreshToken(token: string): string {
 export class RefreshTokenManager {
   private readonly cache: LRUCache<string, CachedValidation>;
   private readonly clock: Clock;
+  /** Live counters. */
+  readonly stats: RefreshTokenStats = {
+    validations: { cached: 0, loaded: 0, missing: 0, unknown: 0, revoked: 0, expired: 0, 'rotated-out': 0, error: 0 },
+    rotations: 0,
+  };
 
   /** Wires the manager to its store. */
   constructor(
@@ -81,12 +95,16 @@ export class RefreshTokenManager {
   /** The principal of a token; `unauthenticated` when it is missing, unknown, expired, revoked or rotated out. */
   async validate(token: string | undefined): Promise<RefreshTokenPrincipal> {
     if (!token || !token.startsWith(REFRESH_TOKEN_PREFIX) || token.length > 200) {
+      this.stats.validations.missing++;
       throw new RoutingError('unauthenticated', 'a refresh token is required: authorization: Bearer <refresh token>');
     }
     const hash = hashRefreshToken(token);
     const now = this.clock.now();
     const cached = this.cache.get(hash);
-    if (cached && now < cached.validUntilMs) return cached.principal;
+    if (cached && now < cached.validUntilMs) {
+      this.stats.validations.cached++;
+      return cached.principal;
+    }
     return this.load(hash, now);
   }
 
@@ -94,11 +112,19 @@ export class RefreshTokenManager {
   validateCached(token: string | undefined): RefreshTokenPrincipal | undefined {
     if (!token || !token.startsWith(REFRESH_TOKEN_PREFIX) || token.length > 200) return undefined;
     const cached = this.cache.get(hashRefreshToken(token));
-    return cached && this.clock.now() < cached.validUntilMs ? cached.principal : undefined;
+    if (!cached || this.clock.now() >= cached.validUntilMs) return undefined;
+    this.stats.validations.cached++;
+    return cached.principal;
   }
 
   private async load(hash: string, now: number): Promise<RefreshTokenPrincipal> {
-    const doc = await this.store.get(hash);
+    let doc: RefreshTokenDocument | undefined;
+    try {
+      doc = await this.store.get(hash);
+    } catch (err) {
+      this.stats.validations.error++;
+      throw err;
+    }
     const principal = await this.check(doc, now);
     const validUntil = Math.min(now + this.options.cacheTtlMs, this.validUntil(doc!));
     this.cache.set(hash, { principal, validUntilMs: validUntil });
@@ -126,6 +152,7 @@ export class RefreshTokenManager {
       }
     }
     this.cache.delete(principal.hash);
+    this.stats.rotations++;
     return { issued, previousValidUntilMs };
   }
 
@@ -176,15 +203,22 @@ export class RefreshTokenManager {
   }
 
   private async check(doc: RefreshTokenDocument | undefined, now: number): Promise<RefreshTokenPrincipal> {
-    if (!doc) throw new RoutingError('unauthenticated', 'the refresh token is unknown');
-    if (doc.state === 'revoked') throw new RoutingError('unauthenticated', 'the refresh token was revoked');
-    if (Date.parse(doc.expireTime) <= now) throw new RoutingError('unauthenticated', 'the refresh token has expired');
+    if (!doc) return this.refuse('unknown', 'the refresh token is unknown');
+    if (doc.state === 'revoked') return this.refuse('revoked', 'the refresh token was revoked');
+    if (Date.parse(doc.expireTime) <= now) return this.refuse('expired', 'the refresh token has expired');
     if (doc.state === 'rotated' && this.validUntil(doc) <= now) {
+      this.stats.validations['rotated-out']++;
       // A rotated-out token used after its grace window: someone may hold a stolen copy.
       await this.revokeDocs(await this.store.listFamily(doc.familyId), 'a rotated-out token was presented after its grace window');
       throw new RoutingError('unauthenticated', 'the refresh token was rotated out; its family is now revoked');
     }
+    this.stats.validations.loaded++;
     return { accountName: doc.accountName, tokenId: doc.tokenId, familyId: doc.familyId, hash: doc.id };
+  }
+
+  private refuse(outcome: ValidationOutcome, message: string): never {
+    this.stats.validations[outcome]++;
+    throw new RoutingError('unauthenticated', message);
   }
 
   private async revokeDocs(docs: RefreshTokenDocument[], reason: string): Promise<number> {

@@ -33,6 +33,8 @@ export interface TokenProviderOptions {
   clock?: Clock;
   /** Logs a background refresh failure (never with a token). */
   onBackgroundError?: (key: string, err: unknown) => void;
+  /** Told how each acquisition ended (metrics): `success`, `backing-off`, or the error kind; with its duration. */
+  onAcquisition?: (outcome: string, durationMs: number) => void;
 }
 
 interface CachedCredential {
@@ -88,15 +90,19 @@ export class ManagedIdentityResourceTokenProvider {
     const now = this.clock.now();
     const cooling = this.coolDown.get(identityKey);
     if (cooling && now < cooling.untilMs) {
+      this.options.onAcquisition?.('backing-off', 0);
       throw new RoutingError('dependency-unavailable', `${cooling.reason} (backing off for ${Math.ceil((cooling.untilMs - now) / 1000)} s)`, {
         retryAfterMs: cooling.untilMs - now,
       });
     }
+    const started = performance.now();
     try {
       const token = await this.acquireNow(account, identityKey, resource);
       this.coolDown.delete(identityKey);
+      this.options.onAcquisition?.('success', performance.now() - started);
       return token;
     } catch (err) {
+      this.options.onAcquisition?.(isRoutingError(err) ? err.kind : 'internal', performance.now() - started);
       if (isRoutingError(err, 'dependency-unavailable')) {
         // Back off per identity (1 s doubling to 30 s) instead of sending every caller's request to a failing
         // dependency; drop the credential too, since MSAL would otherwise refuse the same request for 60 s on its own.

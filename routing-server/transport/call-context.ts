@@ -12,3 +12,9 @@ export function bearerToken(metadata: Metadata): string | undefined {
   if (!match) throw new RoutingError('unauthenticated', 'the authorization header must be "Bearer <token>"');
   return match[1];
 }
+
+/** The caller's `x-correlation-id` metadata (first value, at most 100 characters), or undefined. */
+export function correlationIdOf(metadata: Metadata): string | undefined {
+  const value = metadata.get('x-correlation-id')[0];
+  return value === undefined ? undefined : String(value).slice(0, 100);
+}

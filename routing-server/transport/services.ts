@@ -10,8 +10,9 @@ import type { AccountAdmin } from '../domain/account-admin.ts';
 import { RoutingError } from '../domain/errors.ts';
 import type { RefreshTokenManager } from '../domain/refresh-tokens.ts';
 import type { TokenUseCases } from '../domain/token-service.ts';
+import { GrpcCallCounts } from '../../common/metrics/grpc-call-counts.ts';
 import { accountFromWire, accountToWire, tokenInfoToWire } from './account-mapper.ts';
-import { bearerToken } from './call-context.ts';
+import { bearerToken, correlationIdOf } from './call-context.ts';
 import { unary } from './unary.ts';
 
 /** Checks the admin credential of a call; throws `unauthenticated` or `permission-denied`. */
@@ -24,6 +25,14 @@ export interface ServiceDeps {
   accounts: AccountAdmin;
   requireAdmin: AdminGuard;
   logger: Logger;
+  /** Calls by method and status code (metrics); default: counted, not exposed. */
+  calls?: GrpcCallCounts;
+}
+
+/** The per-status counts of `method` in `deps`. */
+function countsOf(deps: ServiceDeps, method: string): number[] {
+  deps.calls ??= new GrpcCallCounts();
+  return deps.calls.of(method);
 }
 
 /** TokenService: GetToken for the caller's own identity. */
@@ -44,8 +53,13 @@ export function tokenService(deps: ServiceDeps): TokenServiceServer {
     }
     return response;
   };
-  const fullPath = unary<GetTokenRequest, GetTokenResponse>('TokenService/GetToken', deps.logger, async (call) =>
-    toWire(await deps.tokens.getToken(bearerToken(call.metadata), call.request.resourceUri)),
+  const method = 'TokenService/GetToken';
+  const counts = countsOf(deps, method);
+  const fullPath = unary<GetTokenRequest, GetTokenResponse>(
+    method,
+    deps.logger,
+    async (call) => toWire(await deps.tokens.getToken(bearerToken(call.metadata), call.request.resourceUri)),
+    counts,
   );
   return {
     getToken: (call, callback) => {
@@ -56,8 +70,13 @@ export function tokenService(deps: ServiceDeps): TokenServiceServer {
       } catch {
         cached = undefined;
       }
-      if (cached) callback(null, toWire(cached));
-      else fullPath(call, callback);
+      if (cached) {
+        counts[0]!++;
+        callback(null, toWire(cached));
+        // Cached answers are logged only when the caller asked to be traced (x-correlation-id).
+        const correlationId = correlationIdOf(call.metadata);
+        if (correlationId) deps.logger.info({ method, code: 0, cached: true, correlationId }, 'grpc call');
+      } else fullPath(call, callback);
     },
   };
 }
@@ -75,7 +94,7 @@ export function refreshTokenService(deps: ServiceDeps): RefreshTokenServiceServe
         expireTime: new Date(issued.doc.expireTime),
         previousTokenValidUntil: new Date(previousValidUntilMs),
       };
-    }),
+    }, countsOf(deps, 'RefreshTokenService/RotateRefreshToken')),
   };
 }
 
@@ -90,7 +109,7 @@ export function accountConfigurationService(deps: ServiceDeps): AccountConfigura
         allowedResourceUris: account.allowedResourceUris,
         etag: account.etag,
       };
-    }),
+    }, countsOf(deps, 'AccountConfigurationService/GetAccountConfiguration')),
   };
 }
 
@@ -100,7 +119,7 @@ export function accountService(deps: ServiceDeps): AccountServiceServer {
     unary<Req, Res>(`AccountService/${method}`, deps.logger, async (call) => {
       await deps.requireAdmin(call.metadata);
       return handler(call.request);
-    });
+    }, countsOf(deps, `AccountService/${method}`));
   const required = <T>(value: T | undefined, field: string): T => {
     if (value === undefined || value === null) throw new RoutingError('invalid-argument', `${field} is required`);
     return value;
