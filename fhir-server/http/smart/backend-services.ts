@@ -1,0 +1,86 @@
+/**
+ * SMART Backend Services for one fhir-server: registered clients, their
+ * keys, the assertion replay cache, the signing key ring and the access
+ * tokens, wired together. Routes and the REST bearer path are built from it.
+ */
+import type { Logger } from 'pino';
+import type { BearerTokenPath } from '../auth.ts';
+import { SmartAccessTokens } from './access-tokens.ts';
+import { smartBearerPath } from './bearer-path.ts';
+import { ClientKeys } from './client-keys.ts';
+import type { SmartClientRegistry } from './client-registry.ts';
+import { ReplayCache } from './replay-cache.ts';
+import { SigningKeyRing, type SigningKeySource } from './signing-keys.ts';
+import type { TokenServiceDeps } from './token-service.ts';
+
+/** Path of the token endpoint under the base URL. */
+export const TOKEN_PATH = '/auth/token';
+
+/** Options of {@link SmartBackendServices}. */
+export interface SmartBackendServicesOptions {
+  /** Registered clients. */
+  registry: SmartClientRegistry;
+  /** Where the access-token signing keys come from. */
+  signingKeys: SigningKeySource;
+  /** The server's public base URL (no trailing slash): the token issuer, audience and endpoint base. */
+  baseUrl: () => string;
+  /** Private CA trusted for clients' `jwks_uri`. */
+  caPem?: string;
+  /** Access token lifetime in seconds (≤ 300, default 300). */
+  accessTokenLifetimeSeconds?: number;
+  /** Assertion ids remembered at once (default 100 000). */
+  replayCacheSize?: number;
+  /** Reload the signing keys this often (default 600 s). */
+  keyRefreshSeconds?: number;
+  /** Client JWKS fetching (tests may replace the fetch). */
+  clientKeys?: ClientKeys;
+  /** Logs (the key source, never a key). */
+  logger?: Logger;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+/** See the module comment. */
+export class SmartBackendServices {
+  /** Registered clients. */
+  readonly registry: SmartClientRegistry;
+  /** Client public keys. */
+  readonly clientKeys: ClientKeys;
+  /** Assertion ids seen. */
+  readonly replay: ReplayCache;
+  /** Signing keys. */
+  readonly signingKeys: SigningKeyRing;
+  /** Access tokens. */
+  readonly tokens: SmartAccessTokens;
+  readonly #options: SmartBackendServicesOptions;
+
+  constructor(options: SmartBackendServicesOptions) {
+    this.#options = options;
+    this.registry = options.registry;
+    this.clientKeys = options.clientKeys ?? new ClientKeys({ caPem: options.caPem });
+    this.replay = new ReplayCache(options.replayCacheSize, options.now);
+    this.signingKeys = new SigningKeyRing(options.signingKeys, { refreshSeconds: options.keyRefreshSeconds });
+    this.tokens = new SmartAccessTokens({ keys: this.signingKeys, issuer: options.baseUrl, lifetimeSeconds: options.accessTokenLifetimeSeconds, now: options.now });
+  }
+
+  /** Loads the signing keys (fails start-up when they cannot be read or created). */
+  async start(): Promise<void> {
+    await this.signingKeys.load();
+    this.#options.logger?.info({ keySource: this.signingKeys.description }, 'SMART access-token signing keys loaded');
+  }
+
+  /** The token endpoint URL (the `aud` client assertions must name). */
+  tokenEndpoint(): string {
+    return `${this.#options.baseUrl()}${TOKEN_PATH}`;
+  }
+
+  /** What the token endpoint logic needs. */
+  tokenServiceDeps(): TokenServiceDeps {
+    return { registry: this.registry, keys: this.clientKeys, replay: this.replay, tokenEndpoint: () => this.tokenEndpoint(), tokens: this.tokens, now: this.#options.now };
+  }
+
+  /** The REST bearer path accepting this server's access tokens. */
+  bearerPath(): BearerTokenPath {
+    return smartBearerPath(this.tokens);
+  }
+}

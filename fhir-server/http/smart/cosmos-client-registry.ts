@@ -1,0 +1,98 @@
+/**
+ * `SmartClientRegistry` on Cosmos DB: one document per client in the account
+ * database's service container (`system`, partition `/pk`), all in the one
+ * partition `smart-clients` so a listing is a single-partition query. Reads
+ * (hits) are cached briefly per instance, so a deleted client stops authenticating
+ * everywhere within `cacheSeconds`.
+ */
+import type { Container, CosmosClient, ItemDefinition } from '@azure/cosmos';
+import { LRUCache } from 'lru-cache';
+import { ensureContainer } from '../../../common/cosmos.ts';
+import { FhirError } from '../../fhir/errors.ts';
+import type { SmartClient } from './client.ts';
+import type { SmartClientRegistry } from './client-registry.ts';
+
+/** Partition of the client documents. */
+export const smartClientPartition = 'smart-clients';
+
+interface SmartClientDocument extends ItemDefinition {
+  id: string;
+  pk: typeof smartClientPartition;
+  kind: 'smart-client';
+  client: SmartClient;
+}
+
+const documentId = (clientId: string) => `smart-client-${clientId}`;
+const statusOf = (err: unknown) => (err as { code?: unknown }).code;
+
+// Errors carry the status only: the SDK's message may echo the request.
+function storeError(err: unknown, doing: string): FhirError {
+  const status = statusOf(err);
+  return new FhirError('unavailable', `The SMART client registry failed while ${doing} (${typeof status === 'number' ? `HTTP ${status}` : 'no response'}); retry later`, { retryAfterSeconds: 5, cause: err });
+}
+
+/** Opens (creating if needed) the container and returns the registry. */
+export async function openCosmosSmartClientRegistry(client: CosmosClient, options: { databaseId: string; containerId?: string; cacheSeconds?: number }): Promise<CosmosSmartClientRegistry> {
+  const container = await ensureContainer(client, options.databaseId, options.containerId ?? 'system', '/pk');
+  return new CosmosSmartClientRegistry(container, options.cacheSeconds);
+}
+
+/** See the module comment. */
+export class CosmosSmartClientRegistry implements SmartClientRegistry {
+  readonly #container: Container;
+  readonly #cache: LRUCache<string, { client?: SmartClient }>;
+
+  /** Wraps a container partitioned on `/pk`. */
+  constructor(container: Container, cacheSeconds = 30) {
+    this.#container = container;
+    this.#cache = new LRUCache({ max: 1000, ttl: Math.max(1, cacheSeconds) * 1000 });
+  }
+
+  async create(client: SmartClient): Promise<void> {
+    try {
+      await this.#container.items.create<SmartClientDocument>({ id: documentId(client.clientId), pk: smartClientPartition, kind: 'smart-client', client });
+      this.#cache.delete(client.clientId);
+    } catch (err) {
+      throw storeError(err, 'storing a client');
+    }
+  }
+
+  async get(clientId: string): Promise<SmartClient | undefined> {
+    const cached = this.#cache.get(clientId);
+    if (cached) return cached.client;
+    try {
+      const { resource } = await this.#container.item(documentId(clientId), smartClientPartition).read<SmartClientDocument>();
+      // Only hits are cached: a client registered on another instance is found at once.
+      if (resource?.client) this.#cache.set(clientId, { client: resource.client });
+      return resource?.client;
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw storeError(err, 'reading a client');
+    }
+  }
+
+  async list(): Promise<SmartClient[]> {
+    try {
+      // The stand-in ignores the partitionKey option: the partition is filtered in the query as well.
+      const { resources } = await this.#container.items
+        .query<SmartClientDocument>({ query: 'SELECT * FROM c WHERE c.pk = @pk AND c.kind = @kind', parameters: [{ name: '@pk', value: smartClientPartition }, { name: '@kind', value: 'smart-client' }] }, { partitionKey: smartClientPartition })
+        .fetchAll();
+      return resources.map((d) => d.client).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    } catch (err) {
+      throw storeError(err, 'listing clients');
+    }
+  }
+
+  async delete(clientId: string): Promise<boolean> {
+    this.#cache.delete(clientId);
+    try {
+      await this.#container.item(documentId(clientId), smartClientPartition).delete();
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw storeError(err, 'deleting a client');
+    } finally {
+      this.#cache.delete(clientId);
+    }
+  }
+}
