@@ -30,6 +30,8 @@ import { buildAdminRoutes } from './http/admin-routes.ts';
 import { buildApp } from './http/app.ts';
 import { verifierOptionsFrom, restAuthFrom } from './http/auth-options.ts';
 import { exportCallerOf } from './http/auth-principal.ts';
+import { registerSmartRoutes } from './http/smart/routes.ts';
+import { openSmartBackendServices } from './http/smart/setup.ts';
 import { accountOverridesSource, AccountConfigurationClient } from './routing/account-configuration-client.ts';
 import { openCosmosRefreshTokenRepository } from './routing/cosmos-refresh-token-repository.ts';
 import { ExternalResourceTokenClient } from './routing/external-resource-token-client.ts';
@@ -105,10 +107,15 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
     workerId: `fhir-${process.pid}-${randomUUID().slice(0, 8)}`,
   });
 
-  // REST: FHIR, $export, admin, health.
-  const auth = restAuthFrom(settings.auth, { caPem, logger });
-  const capabilities = new CapabilityRegistry();
+  // REST: FHIR, $export, admin, SMART, health.
   const baseUrl = settings.publicBaseUrl?.replace(/\/+$/, '');
+  // SMART tokens name the public base URL; without one configured it is the listen address, known after listen.
+  let smartBaseUrl = baseUrl ?? '';
+  const smart = settings.smart.enabled
+    ? await openSmartBackendServices(settings, { cosmos, databaseId, ...(kvCredential ? { keyVaultCredential: kvCredential } : {}), caPem, baseUrl: () => smartBaseUrl, logger })
+    : undefined;
+  const auth = restAuthFrom(settings.auth, { caPem, logger, ...(smart ? { paths: [smart.bearerPath()] } : {}) });
+  const capabilities = new CapabilityRegistry();
   const app = buildApp({
     service: new FhirService(store),
     capabilities,
@@ -119,6 +126,7 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
   });
   auth.install(app);
   buildAdminRoutes(app, { configuration, authorize: auth.authorize });
+  if (smart) registerSmartRoutes(app, smart, { authorize: auth.authorize, capabilities });
   const allowedHosts = (settings.keyVault.allowedDestinationHosts ?? '').split(',').map((h) => h.trim()).filter(Boolean);
   const frontDoor = registerExportRoutes(app, {
     jobs: engine,
@@ -147,6 +155,7 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
   const address = app.server.address() as { port: number };
   const hostForUrl = settings.listen.host!.includes(':') ? `[${settings.listen.host}]` : settings.listen.host!;
   const listenBase = baseUrl ?? `https://${hostForUrl}:${address.port}`;
+  smartBaseUrl = listenBase;
 
   // gRPC ExportService, same process, same export operations.
   const grpc = new Server();

@@ -63,6 +63,15 @@ export const fhirSettingsSchema = {
       doc: 'Comma-separated hosts a client-supplied destination may use even when they are loopback or private (local testing only)',
     },
   },
+  smart: {
+    enabled: { type: 'bool', env: 'FHIR_SMART_ENABLED', default: true, doc: 'SMART Backend Services: discovery, token endpoint, client registry and SMART bearer tokens' },
+    accessTokenLifetimeSeconds: { type: 'int', env: 'FHIR_SMART_ACCESS_TOKEN_LIFETIME_SECONDS', default: 300, min: 30, max: 300, doc: 'Lifetime of a SMART access token' },
+    signingKeyFile: { type: 'file', env: 'FHIR_SMART_SIGNING_KEY_FILE', doc: 'PEM private key (EC P-384 or RSA) signing SMART access tokens; default: the Key Vault secret' },
+    previousSigningKeyFile: { type: 'file', env: 'FHIR_SMART_PREVIOUS_SIGNING_KEY_FILE', doc: 'The previous signing key (PEM), still accepted for verification after a rotation' },
+    signingKeySecretName: { type: 'string', env: 'FHIR_SMART_SIGNING_KEY_SECRET_NAME', default: 'fhir-smart-signing-key', doc: 'Key Vault secret (keyVault.*) holding the signing key; created on first start' },
+    keyRefreshSeconds: { type: 'int', env: 'FHIR_SMART_KEY_REFRESH_SECONDS', default: 600, min: 30, max: 86_400, doc: 'Re-read the signing keys this often (picks up a rotation)' },
+    replayCacheSize: { type: 'int', env: 'FHIR_SMART_REPLAY_CACHE_SIZE', default: 100_000, min: 1000, max: 10_000_000, doc: 'Client assertion ids (jti) remembered per instance until they expire' },
+  },
   export: {
     storageAccountUri: { type: 'url', env: 'FHIR_EXPORT_STORAGE_ACCOUNT_URI', doc: 'Default storage account (blob endpoint URI) for exports that name no destination' },
     maximumNumberOfConcurrentJobsAllowed: { type: 'int', env: 'FHIR_EXPORT_MAXIMUM_NUMBER_OF_CONCURRENT_JOBS_ALLOWED', default: 1, doc: 'Export jobs one instance runs at once' },

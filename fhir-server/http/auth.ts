@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { TokenVerificationError, type VerifiedToken } from '../../common/auth/entra-token-verifier.ts';
 import { FhirError } from '../fhir/errors.ts';
 import type { FhirAccess } from './fhir-routes.ts';
-import { anonymousPrincipal, attachPrincipal, principalFromToken } from './auth-principal.ts';
+import { anonymousPrincipal, attachPrincipal, principalFromToken, type RequestPrincipal } from './auth-principal.ts';
 
 /** Every kind of access: the FHIR routes' read/write, plus `$export` and `/_admin`. */
 export type FhirServerAccess = FhirAccess | 'export' | 'admin';
@@ -21,6 +21,14 @@ export type AccessRoles = Readonly<Record<FhirServerAccess, string>>;
 
 /** Checks a request for a kind of access; throws a `FhirError` to refuse it. */
 export type FhirServerAuthorize = (request: FastifyRequest, access: FhirServerAccess) => Promise<void>;
+
+/** Another kind of bearer token accepted beside Entra ID's (e.g. SMART access tokens), told apart by its issuer. */
+export interface BearerTokenPath {
+  /** True when `token` is of this kind (an unverified look at its issuer). */
+  recognizes(token: string): boolean;
+  /** Verifies `token` (throws `TokenVerificationError` when bad) and answers its principal and the scope it lacks for `access`, if any. */
+  authorize(token: string, request: FastifyRequest, access: FhirServerAccess): Promise<{ principal: RequestPrincipal; missingScope?: string }>;
+}
 
 /** Options of `createRestAuth`. */
 export interface RestAuthOptions {
@@ -34,6 +42,8 @@ export interface RestAuthOptions {
   realm?: string;
   /** Where the "authentication disabled" warning goes. */
   logger?: Logger;
+  /** Other bearer token kinds, tried before Entra ID when they recognize a token. */
+  paths?: readonly BearerTokenPath[];
 }
 
 /** The authorization hook and what makes its answers complete. */
@@ -83,8 +93,26 @@ export function createRestAuth(options: RestAuthOptions): RestAuth {
   const verify = options.verify;
   if (!verify) throw new Error('createRestAuth needs a token verifier unless authentication is disabled');
 
+  const authorizeOn = async (path: BearerTokenPath, token: string, request: FastifyRequest, access: FhirServerAccess) => {
+    let answer: Awaited<ReturnType<BearerTokenPath['authorize']>>;
+    try {
+      answer = await path.authorize(token, request, access);
+    } catch (err) {
+      if (!(err instanceof TokenVerificationError)) throw err;
+      challenges.set(request, `Bearer realm=${quoted(realm)}, error="invalid_token", error_description=${quoted(err.message)}`);
+      throw new FhirError('unauthenticated', `Authentication failed: ${err.message}`);
+    }
+    attachPrincipal(request, answer.principal);
+    if (answer.missingScope) {
+      challenges.set(request, `Bearer realm=${quoted(realm)}, error="insufficient_scope", scope=${quoted(answer.missingScope)}`);
+      throw new FhirError('forbidden', `The access token lacks the scope ${answer.missingScope} needed for this request`);
+    }
+  };
+
   const authorize: FhirServerAuthorize = async (request, access) => {
     const token = bearerToken(request);
+    const path = token ? options.paths?.find((p) => p.recognizes(token)) : undefined;
+    if (path) return authorizeOn(path, token!, request, access);
     let verified: VerifiedToken;
     try {
       verified = await verify(token);
