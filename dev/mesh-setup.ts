@@ -11,6 +11,8 @@ import { entraCredentialOptions } from '../routing-server/adapters/entra-credent
 import { startFhirServer, type RunningFhirServer } from '../fhir-server/app.ts';
 import { loadFhirServerConfig } from '../fhir-server/config/load.ts';
 import type { ExportJobConfiguration } from '../gen/fhirmesh/routing/v1/account.ts';
+import { generateClientKey, registerClient, requestAccessToken, type ClientAlg, type ClientKey } from '../fhir-server/http/smart/client-credentials.ts';
+import { TOKEN_PATH } from '../fhir-server/http/smart/backend-services.ts';
 import { startRoutingSetup, type ProvisionedAccount, type RoutingSetup, type RoutingSetupOptions } from './routing-setup.ts';
 
 /** App id URI of the FHIR REST API. */
@@ -40,8 +42,22 @@ export interface MeshSetup {
   fhirEnv: Record<string, string>;
   /** A REST bearer token for a client holding `roles` (default all FHIR roles). */
   bearer(roles?: readonly string[]): Promise<string>;
+  /** Registers a SMART Backend Services client with a fresh key pair (default scope `system/*.read`, ES384). */
+  registerSmartClient(options?: { scope?: string; alg?: ClientAlg; name?: string }): Promise<SmartDemoClient>;
   /** Stops the fhir-server, the routing server and the stand-ins. */
   stop(): Promise<void>;
+}
+
+/** A registered SMART client and its private key. */
+export interface SmartDemoClient {
+  /** The generated client id. */
+  clientId: string;
+  /** Its key pair. */
+  key: ClientKey;
+  /** The token endpoint. */
+  tokenEndpoint: string;
+  /** A SMART access token for `scope` (default: everything registered). */
+  token(scope?: string): Promise<string>;
 }
 
 /** Environment that configures a fhir-server for `routing` and `account`. */
@@ -49,7 +65,7 @@ export function fhirEnvironment(routing: RoutingSetup, account: ProvisionedAccou
   const s = routing.standIns;
   const kvSecret = randomBytes(24).toString('base64url');
   const kvApp = s.entra.registerApplication({ displayName: `${account.name} fhir-server`, secrets: [kvSecret] });
-  s.keyVault.grant(kvApp.appId, ['get', 'set', 'delete', 'purge']);
+  s.keyVault.grant(kvApp.appId, ['get', 'set', 'delete', 'purge', 'list']);
   return {
     FHIR_HOST: '127.0.0.1',
     FHIR_PORT: '0',
@@ -101,12 +117,22 @@ export async function startMeshSetup(options: MeshSetupOptions = {}): Promise<Me
       }
       return (await credential.getToken(`${FHIR_API}/.default`))!.token;
     };
+    const registerSmartClient = async (smart: { scope?: string; alg?: ClientAlg; name?: string } = {}): Promise<SmartDemoClient> => {
+      const caPem = routing.standIns.tls.caPem;
+      const scope = smart.scope ?? 'system/*.read';
+      const key = await generateClientKey(smart.alg ?? 'ES384');
+      const registered = await registerClient(fhir.baseUrl, await bearer(['Fhir.Admin']), { scope, jwks: { keys: [key.publicJwk] }, ...(smart.name ? { client_name: smart.name } : {}) }, caPem);
+      const tokenEndpoint = `${fhir.baseUrl}${TOKEN_PATH}`;
+      const token = async (requested = scope) => (await requestAccessToken({ clientId: registered.client_id, tokenEndpoint, key, scope: requested, caPem })).access_token;
+      return { clientId: registered.client_id, key, tokenEndpoint, token };
+    };
     return {
       routing,
       account,
       fhir,
       fhirEnv,
       bearer,
+      registerSmartClient,
       stop: async () => {
         await fhir.stop();
         await routing.stop();
