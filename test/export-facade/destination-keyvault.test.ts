@@ -75,7 +75,7 @@ async function readSecret(name: string) {
   }
 }
 
-test('a client container URL goes to Key Vault; the job keeps only the secret name; no log line holds the SAS', async () => {
+test('a client container URL goes to Key Vault; the job keeps the secret name and the container URL without its SAS; no log line holds the SAS', async () => {
   const { app, jobs } = await appWith();
   try {
     const response = await kickOff(app, publicUrl, '/Group/g1/$export');
@@ -84,7 +84,8 @@ test('a client container URL goes to Key Vault; the job keeps only the secret na
     const destination = jobs.started.at(-1)!.destination;
     assert.is(destination.kind, 'client');
     if (destination.kind !== 'client') return;
-    assert.equal(Object.keys(destination).sort(), ['kind', 'secretName']);
+    assert.equal(Object.keys(destination).sort(), ['containerUrl', 'kind', 'secretName']);
+    assert.is(destination.containerUrl, publicUrl.split('?')[0], 'the container URL without its query');
     assert.match(destination.secretName, /^export-destination-[0-9a-f-]{36}$/);
     const stored = await readSecret(destination.secretName);
     assert.is(stored.value, publicUrl);

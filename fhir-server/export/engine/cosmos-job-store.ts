@@ -1,9 +1,11 @@
 /**
  * The Cosmos DB adapter of `JobStore`: container `jobs` (partition key `/id`)
  * in the account's database; replaces carry `IfMatch` with the record's etag.
+ * The same container holds the one admission record (`docType: export-admission`).
  */
 import type { Container, CosmosClient } from '@azure/cosmos';
 import { ensureContainer } from '../../../common/cosmos.ts';
+import { admissionRecordId, type AdmissionRecord } from './admission.ts';
 import type { JobRecord } from './job-record.ts';
 import { JobConflict, type JobStore } from './job-store.ts';
 
@@ -68,5 +70,24 @@ export class CosmosJobStore implements JobStore {
       )
       .fetchAll();
     return resources;
+  }
+
+  async readAdmission(): Promise<AdmissionRecord | undefined> {
+    const { resource } = await this.container.item(admissionRecordId, admissionRecordId).read<AdmissionRecord>();
+    return resource ?? undefined;
+  }
+
+  async writeAdmission(record: AdmissionRecord): Promise<AdmissionRecord> {
+    try {
+      if (!record._etag) return (await this.container.items.create<AdmissionRecord>(record)).resource as AdmissionRecord;
+      const { resource } = await this.container
+        .item(record.id, record.id)
+        .replace<AdmissionRecord>(record, { accessCondition: { type: 'IfMatch', condition: record._etag } });
+      return resource as AdmissionRecord;
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 409 || status === 412) throw new JobConflict('the admission record changed since it was read');
+      throw error;
+    }
   }
 }

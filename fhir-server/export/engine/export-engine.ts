@@ -1,8 +1,9 @@
 /**
  * The export engine: `ExportJobs` over a `JobStore`, the resource store and the
  * destinations, with this instance's `WorkerPool`. `start` validates and
- * queues a `JobRecord` (refusing past `maximumNumberOfConcurrentJobsAllowed`
- * queued + running jobs); the workers, here or in any other instance, do the rest.
+ * queues a `JobRecord` once admission (`admission.ts`, atomic across instances)
+ * gave it one of `maximumNumberOfConcurrentJobsAllowed` slots; the workers, here
+ * or in any other instance, do the rest.
  */
 import type { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
@@ -12,6 +13,7 @@ import { createLogger } from '../../../common/logging.ts';
 import { ExportError, type ExportCaller, type ExportJobs, type ExportJobView, type ExportRequest } from '../ports.ts';
 import type { ResourceStore } from '../../store/resource-store.ts';
 import type { EngineContext, EngineHooks } from './context.ts';
+import { admitJob, releaseSlot } from './admission.ts';
 import { withCleanContainerUrl } from './client-urls.ts';
 import type { DestinationResolver } from './destinations.ts';
 import { isTransient, safeMessage } from './failures.ts';
@@ -36,6 +38,8 @@ export interface ExportEngineDeps {
 }
 
 const jobIdPattern = /^[A-Za-z0-9-]{1,64}$/;
+// A slot whose job record is still missing after this long belongs to a kick-off that died.
+const admissionGraceMs = 60_000;
 
 /** Turns dependency failures into `ExportError('unavailable')` where a retry may help. */
 async function guarded<T>(call: () => Promise<T>): Promise<T> {
@@ -82,13 +86,15 @@ export class ExportEngine implements ExportJobs {
     if (request.level === 'group' && !(await guarded(() => store.getGroupMembers(request.groupId!)))) {
       throw new ExportError('not-found', `Group/${request.groupId} does not exist`);
     }
-    const active = await guarded(() => jobs.countActive());
-    if (active >= options.maximumNumberOfConcurrentJobsAllowed) {
-      throw new ExportError('too-many-jobs', `${active} export jobs are queued or running; the limit is ${options.maximumNumberOfConcurrentJobsAllowed}`, options.tooManyJobsRetryAfterSeconds);
+    const id = randomUUID();
+    const limit = options.maximumNumberOfConcurrentJobsAllowed;
+    const admission = await guarded(() => admitJob(jobs, id, { limit, pendingGraceMs: admissionGraceMs }));
+    if (!admission.admitted) {
+      throw new ExportError('too-many-jobs', `${admission.active} export jobs are queued or running; the limit is ${limit}`, options.tooManyJobsRetryAfterSeconds);
     }
     const now = Date.now();
     const record: JobRecord = {
-      id: randomUUID(),
+      id,
       docType: 'export-job',
       status: 'queued',
       request: { ...request, destination },
@@ -106,7 +112,13 @@ export class ExportEngine implements ExportJobs {
       notes: [],
       destinationReleased: destination.kind !== 'client',
     };
-    const stored = await guarded(() => jobs.create(record));
+    let stored: JobRecord;
+    try {
+      stored = await guarded(() => jobs.create(record));
+    } catch (error) {
+      await releaseSlot(jobs, id).catch(() => undefined); // else it is freed after admissionGraceMs
+      throw error;
+    }
     this.#ctx.logger.info({ jobId: stored.id, level: request.level, correlationId: caller.correlationId }, 'export queued');
     this.pool.nudge();
     return toJobView(stored, options.outputRetentionHours);

@@ -3,6 +3,7 @@
  * and `mutateJob`, the one way a record is changed (read, change, replace if
  * unchanged since the read, else start again).
  */
+import type { AdmissionRecord } from './admission.ts';
 import type { JobRecord } from './job-record.ts';
 
 /** A replace lost a race: the record changed since it was read. */
@@ -22,6 +23,10 @@ export interface JobStore {
   countActive(): Promise<number>;
   /** Jobs a worker may have something to do for: queued, running, or ended with a destination not yet released. */
   listWork(): Promise<JobRecord[]>;
+  /** The admission record, or undefined before the first admission. */
+  readAdmission(): Promise<AdmissionRecord | undefined>;
+  /** Creates the admission record when it has no `_etag`, else replaces it if unchanged; `JobConflict` when another write came first. */
+  writeAdmission(record: AdmissionRecord): Promise<AdmissionRecord>;
 }
 
 /** What a change function returns: the new record, or undefined to leave it as it is. */
