@@ -85,7 +85,7 @@ test.after(async () => {
 });
 
 test('destinations on non-public addresses are refused (400), whatever the spelling, and nothing is put in Key Vault', async () => {
-  const setsBefore = JSON.stringify(mesh.routing.standIns.keyVault.stats().byOperation.set ?? {});
+  const setsBefore = JSON.stringify(mesh.routing.standIns.keyVault.stats().byOperation.setSecret ?? {});
   for (const [host, what] of refusedHosts) {
     for (const path of ['/devstoreaccount1/exports', '/exports']) {
       assertRefused(await kickoff(`https://${host}${path}?${sas}`), `${host} (${what})`);
@@ -93,7 +93,7 @@ test('destinations on non-public addresses are refused (400), whatever the spell
     }
   }
   for (const [url, what] of refusedUrls) assertRefused(await kickoff(url), what);
-  assert.is(JSON.stringify(mesh.routing.standIns.keyVault.stats().byOperation.set ?? {}), setsBefore, 'no destination secret was stored');
+  assert.is(JSON.stringify(mesh.routing.standIns.keyVault.stats().byOperation.setSecret ?? {}), setsBefore, 'no destination secret was stored');
   console.log(`destinations: ${refusedHosts.length * 4 + refusedUrls.length} refused destination URLs`);
 });
 
