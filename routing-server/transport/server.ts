@@ -4,6 +4,7 @@ import { AccountConfigurationServiceService } from '../../gen/fhirmesh/routing/v
 import { AccountServiceService } from '../../gen/fhirmesh/routing/v1/account_service.ts';
 import { RefreshTokenServiceService } from '../../gen/fhirmesh/routing/v1/refresh_token_service.ts';
 import { TokenServiceService } from '../../gen/fhirmesh/routing/v1/token_service.ts';
+import { guardDecoding } from '../../common/grpc/decode-guard.ts';
 import { ServerHealth } from '../../common/grpc/health.ts';
 import { addReflection } from '../../common/grpc/reflection.ts';
 import { serverCredentials, type GrpcServerTls } from '../../common/grpc/server-tls.ts';
@@ -38,10 +39,11 @@ export const SERVER_OPTIONS = {
 /** See the module comment. */
 export function buildRoutingServer(deps: ServiceDeps, tls: GrpcServerTls): RoutingGrpcServer {
   const server = new Server(SERVER_OPTIONS);
-  server.addService(TokenServiceService, tokenService(deps));
-  server.addService(RefreshTokenServiceService, refreshTokenService(deps));
-  server.addService(AccountServiceService, accountService(deps));
-  server.addService(AccountConfigurationServiceService, accountConfigurationService(deps));
+  // Undecodable request bytes are INVALID_ARGUMENT (the caller's fault), not grpc-js's INTERNAL.
+  server.addService(...guardDecoding(TokenServiceService, tokenService(deps)));
+  server.addService(...guardDecoding(RefreshTokenServiceService, refreshTokenService(deps)));
+  server.addService(...guardDecoding(AccountServiceService, accountService(deps)));
+  server.addService(...guardDecoding(AccountConfigurationServiceService, accountConfigurationService(deps)));
   const health = new ServerHealth(ROUTING_SERVICES);
   health.addToServer(server);
   addReflection(server, ROUTING_SERVICES);
