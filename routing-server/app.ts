@@ -4,14 +4,17 @@ import type { TokenCredential } from '@azure/core-auth';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { createEntraTokenVerifier } from '../common/auth/entra-token-verifier.ts';
-import { createCosmosClient, ensureContainer } from '../common/cosmos.ts';
+import { createCosmosClient } from '../common/cosmos.ts';
 import { createLogger } from '../common/logging.ts';
 import { startMetricsListener, type MetricsListener } from '../common/metrics/listener.ts';
 import { CosmosAccountRegistry, REGISTRY_PARTITION_KEY } from './adapters/cosmos-registry.ts';
 import { CosmosRefreshTokenStore, REFRESH_TOKEN_PARTITION_KEY } from './adapters/cosmos-refresh-tokens.ts';
 import { EntraCredentialFactory, entraCredentialOptions } from './adapters/entra-credentials.ts';
 import { KeyVaultIdentitySecretStore } from './adapters/keyvault-secrets.ts';
-import { RebuildingCredential } from './adapters/rebuilding-credential.ts';
+import { ObservedEntraCredential, type EntraAnswerObserver } from './adapters/entra-observed-credential.ts';
+import { RegistryContainers } from './adapters/registry-containers.ts';
+import { DependencyGate } from './domain/dependency-gate.ts';
+import { ResilientAccountRegistry, ResilientRefreshTokenStore } from './domain/resilient-registry.ts';
 import type { RoutingConfig } from './config.ts';
 import { AccountAdmin } from './domain/account-admin.ts';
 import { AccountCache } from './domain/account-cache.ts';
@@ -37,12 +40,13 @@ export interface RunningRoutingServer {
 }
 
 function serverCredential(config: RoutingConfig, caPem: string | undefined): TokenCredential {
-  return new RebuildingCredential(() => buildServerCredential(config, caPem));
+  return new ObservedEntraCredential((observer) => buildServerCredential(config, caPem, observer));
 }
 
-function buildServerCredential(config: RoutingConfig, caPem: string | undefined): TokenCredential {
+function buildServerCredential(config: RoutingConfig, caPem: string | undefined, observer: EntraAnswerObserver): TokenCredential {
   const { tenantId, clientId, clientSecret, certificateFile } = config.serverIdentity;
-  const options = entraCredentialOptions({ authorityHost: config.entra.authorityHost!, caPem });
+  const common = entraCredentialOptions({ authorityHost: config.entra.authorityHost!, caPem });
+  const options = { ...common, additionalPolicies: [...common.additionalPolicies, observer] };
   if (certificateFile) return new ClientCertificateCredential(tenantId!, clientId!, { certificate: readFileSync(certificateFile, 'utf8') }, options);
   return new ClientSecretCredential(tenantId!, clientId!, clientSecret!, options);
 }
@@ -51,11 +55,20 @@ function buildServerCredential(config: RoutingConfig, caPem: string | undefined)
 export async function startRoutingServer(config: RoutingConfig, logger: Logger = createLogger('routing-server', config.logLevel)): Promise<RunningRoutingServer> {
   const caPem = config.trust.caFile ? readFileSync(config.trust.caFile, 'utf8') : undefined;
   const cosmos = createCosmosClient({ endpoint: config.cosmos.endpoint!, key: config.cosmos.key ?? undefined, aadCredentials: config.cosmos.key ? undefined : serverCredential(config, caPem), caPem });
-  const [accountsContainer, refreshContainer] = await Promise.all([
-    ensureContainer(cosmos, config.cosmos.database!, config.cosmos.accountsContainer!, REGISTRY_PARTITION_KEY),
-    ensureContainer(cosmos, config.cosmos.database!, config.cosmos.refreshTokensContainer!, REFRESH_TOKEN_PARTITION_KEY),
-  ]);
-  const registry = new CosmosAccountRegistry(accountsContainer);
+  // Cosmos DB may be unreachable at start: the containers are made sure of in the background (health NOT_SERVING until then).
+  const containers = new RegistryContainers(cosmos, config.cosmos.database!, [
+    { id: config.cosmos.accountsContainer!, partitionKeyPath: REGISTRY_PARTITION_KEY },
+    { id: config.cosmos.refreshTokensContainer!, partitionKeyPath: REFRESH_TOKEN_PARTITION_KEY },
+  ], logger);
+  await containers.start();
+  const registry = new CosmosAccountRegistry(containers.source(config.cosmos.accountsContainer!));
+  // During a registry outage, accounts and refresh tokens read recently keep answering (cached tokens stay served).
+  const resilience = {
+    gate: new DependencyGate('the registry database (Cosmos DB)'),
+    staleIfErrorMs: config.cache.staleIfErrorSeconds * 1000,
+    maxEntries: 100_000,
+    onStale: (what: string) => logger.debug({ what }, 'registry unavailable; using the document last read'),
+  };
   const metrics = config.metrics.enabled ? new RoutingMetrics() : undefined;
   const secrets = new KeyVaultIdentitySecretStore({ vaultUrl: config.keyVault.url!, credential: serverCredential(config, caPem), caPem });
   const provider = new ManagedIdentityResourceTokenProvider(secrets, new EntraCredentialFactory({ authorityHost: config.entra.authorityHost!, caPem }), {
@@ -64,8 +77,8 @@ export async function startRoutingServer(config: RoutingConfig, logger: Logger =
     onBackgroundError: (key, err) => logger.warn({ account: key.split('\n')[0], reason: (err as Error).message }, 'background token refresh failed'),
     ...(metrics ? { onAcquisition: metrics.onTokenAcquisition } : {}),
   });
-  const accountCache = new AccountCache(registry, config.cache.accountSeconds * 1000, config.cache.maxTokens);
-  const refreshTokens = new RefreshTokenManager(new CosmosRefreshTokenStore(refreshContainer), {
+  const accountCache = new AccountCache(new ResilientAccountRegistry(registry, resilience), config.cache.accountSeconds * 1000, config.cache.maxTokens);
+  const refreshTokens = new RefreshTokenManager(new ResilientRefreshTokenStore(new CosmosRefreshTokenStore(containers.source(config.cosmos.refreshTokensContainer!)), resilience), {
     lifetimeMs: config.refreshTokens.lifetimeSeconds * 1000,
     graceMs: config.refreshTokens.graceSeconds * 1000,
     cacheTtlMs: config.cache.refreshTokenSeconds * 1000,
@@ -94,6 +107,7 @@ export async function startRoutingServer(config: RoutingConfig, logger: Logger =
       clientCaPem: config.tls.clientCaFile ? readFileSync(config.tls.clientCaFile, 'utf8') : undefined,
       requireClientCertificate: config.tls.requireClientCertificate,
     },
+    { ready: containers.whenReady },
   );
   const port = await server.listen(config.listen.host!, config.listen.port);
   const host = config.listen.host!;
@@ -121,6 +135,7 @@ export async function startRoutingServer(config: RoutingConfig, logger: Logger =
     stop: async () => {
       await server.shutdown(config.shutdownGraceSeconds * 1000);
       await metricsListener?.close();
+      containers.stop();
       cosmos.dispose();
       logger.info('routing server stopped');
     },

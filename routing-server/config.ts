@@ -46,6 +46,10 @@ export const routingSettingsSchema = {
     accountSeconds: { type: 'int', env: 'ROUTING_CACHE_ACCOUNT_SECONDS', default: 10, min: 1, max: 3600, doc: 'Account documents are re-read after this' },
     refreshTokenSeconds: { type: 'int', env: 'ROUTING_CACHE_REFRESH_TOKEN_SECONDS', default: 5, min: 0, max: 300, doc: 'Refresh-token validations are re-checked after this (revocation delay)' },
     credentialSeconds: { type: 'int', env: 'ROUTING_CACHE_CREDENTIAL_SECONDS', default: 900, min: 1, max: 86_400, doc: 'Key Vault is re-read for an identity after this' },
+    staleIfErrorSeconds: {
+      type: 'int', env: 'ROUTING_CACHE_STALE_IF_ERROR_SECONDS', default: 900, min: 0, max: 86_400,
+      doc: 'While the registry (Cosmos DB) is unreachable, accounts and refresh tokens read this recently still authenticate callers',
+    },
   },
   refreshTokens: {
     lifetimeSeconds: { type: 'int', env: 'ROUTING_REFRESH_TOKEN_LIFETIME_SECONDS', default: 30 * 86_400, min: 60, max: 400 * 86_400, doc: 'Lifetime of a new refresh token' },

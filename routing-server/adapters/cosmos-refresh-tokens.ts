@@ -22,8 +22,16 @@ function toStored(doc: RefreshTokenDocument): Omit<RefreshTokenDocument, 'etag'>
 
 /** See the module comment. */
 export class CosmosRefreshTokenStore implements RefreshTokenStore {
-  /** Uses `container` (partitioned on /id). */
-  constructor(private readonly container: Container) {}
+  private readonly source: () => Container;
+
+  /** Uses `container` (partitioned on /id), or a source that may throw while it is not reachable yet. */
+  constructor(container: Container | (() => Container)) {
+    this.source = typeof container === 'function' ? container : () => container;
+  }
+
+  private get container(): Container {
+    return this.source();
+  }
 
   /** Point read by hash. */
   async get(hash: string): Promise<RefreshTokenDocument | undefined> {

@@ -45,8 +45,16 @@ type NewAccount = Omit<AccountRecord, 'etag' | 'identityEtag' | 'createTime' | '
 
 /** See the module comment. */
 export class CosmosAccountRegistry implements AccountWriteRegistryRepository {
-  /** Uses `container` (partitioned on /accountName). */
-  constructor(private readonly container: Container) {}
+  private readonly source: () => Container;
+
+  /** Uses `container` (partitioned on /accountName), or a source that may throw while it is not reachable yet. */
+  constructor(container: Container | (() => Container)) {
+    this.source = typeof container === 'function' ? container : () => container;
+  }
+
+  private get container(): Container {
+    return this.source();
+  }
 
   /** Reads both documents of an account in parallel. */
   async getAccount(name: string): Promise<AccountRecord | undefined> {

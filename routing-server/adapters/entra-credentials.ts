@@ -5,6 +5,7 @@ import { trustCa } from '../../common/azure-tls.ts';
 import type { ManagedIdentity } from '../domain/account.ts';
 import { RoutingError } from '../domain/errors.ts';
 import type { IdentityCredentialFactory, IdentitySecret } from '../domain/ports.ts';
+import { ObservedEntraCredential } from './entra-observed-credential.ts';
 
 /** Where Entra ID is. */
 export interface EntraOptions {
@@ -42,15 +43,19 @@ export class EntraCredentialFactory implements IdentityCredentialFactory {
   /** Uses `options` for every credential. */
   constructor(private readonly options: EntraOptions) {}
 
-  /** A certificate or client-secret credential for `identity`. */
+  /** A certificate or client-secret credential for `identity` (an ObservedEntraCredential: Entra's 429 / 5xx answers become `dependency-unavailable` with its Retry-After). */
   create(identity: ManagedIdentity, secret: IdentitySecret): TokenCredential {
-    const common = entraCredentialOptions(this.options);
-    if (credentialKindOf(identity, secret) === 'certificate') {
-      if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(secret.value) || !secret.value.includes('-----BEGIN CERTIFICATE-----')) {
-        throw new RoutingError('credential-unavailable', `Key Vault secret '${identity.secretName}' must hold a PEM certificate and its private key`);
-      }
-      return new ClientCertificateCredential(identity.tenantId, identity.clientId, { certificate: secret.value }, { ...common, sendCertificateChain: false });
+    const kind = credentialKindOf(identity, secret);
+    if (kind === 'certificate' && (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(secret.value) || !secret.value.includes('-----BEGIN CERTIFICATE-----'))) {
+      throw new RoutingError('credential-unavailable', `Key Vault secret '${identity.secretName}' must hold a PEM certificate and its private key`);
     }
-    return new ClientSecretCredential(identity.tenantId, identity.clientId, secret.value, common);
+    return new ObservedEntraCredential((observer) => {
+      const common = entraCredentialOptions(this.options);
+      const options = { ...common, additionalPolicies: [...common.additionalPolicies, observer] };
+      if (kind === 'certificate') {
+        return new ClientCertificateCredential(identity.tenantId, identity.clientId, { certificate: secret.value }, { ...options, sendCertificateChain: false });
+      }
+      return new ClientSecretCredential(identity.tenantId, identity.clientId, secret.value, options);
+    });
   }
 }

@@ -4,6 +4,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import { trustCa } from '../../common/azure-tls.ts';
 import { RoutingError } from '../domain/errors.ts';
 import type { IdentitySecret, IdentitySecretStore } from '../domain/ports.ts';
+import { parseRetryAfter } from './entra-observed-credential.ts';
 
 /** Options of the Key Vault secret store. */
 export interface KeyVaultSecretStoreOptions {
@@ -45,7 +46,14 @@ export class KeyVaultIdentitySecretStore implements IdentitySecretStore {
       if (status === 401 || status === 403) {
         throw new RoutingError('credential-unavailable', `the routing server may not read Key Vault secret '${name}' (HTTP ${status})`, { cause: err });
       }
-      throw new RoutingError('dependency-unavailable', `Key Vault is unavailable (${status ? `HTTP ${status}` : 'no response'}); retry later`, { cause: err });
+      if (/^(AuthenticationError|AuthenticationRequiredError|CredentialUnavailableError)$/.test((err as Error)?.name ?? '')) {
+        throw new RoutingError('dependency-unavailable', 'Entra ID gave the routing server no token for Key Vault; retry later', { cause: err });
+      }
+      const code = (err as { code?: unknown }).code;
+      const reason = status ? `HTTP ${status}` : typeof code === 'string' && /^[A-Z_]+$/.test(code) ? code : 'no response';
+      const headers = (err as { response?: { headers?: { get(name: string): string | undefined } } }).response?.headers;
+      const retryAfterMs = headers ? parseRetryAfter(headers) : undefined;
+      throw new RoutingError('dependency-unavailable', `Key Vault is unavailable (${reason}); retry later`, { cause: err, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
     }
   }
 }

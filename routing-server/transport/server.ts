@@ -36,8 +36,14 @@ export const SERVER_OPTIONS = {
   'grpc.http2.min_ping_interval_without_data_ms': 10_000,
 } as const;
 
+/** Options of the built server. */
+export interface RoutingServerOptions {
+  /** Health stays NOT_SERVING until this resolves (the registry reachable); calls are answered meanwhile. */
+  ready?: Promise<void>;
+}
+
 /** See the module comment. */
-export function buildRoutingServer(deps: ServiceDeps, tls: GrpcServerTls): RoutingGrpcServer {
+export function buildRoutingServer(deps: ServiceDeps, tls: GrpcServerTls, options: RoutingServerOptions = {}): RoutingGrpcServer {
   const server = new Server(SERVER_OPTIONS);
   // Undecodable request bytes are INVALID_ARGUMENT (the caller's fault), not grpc-js's INTERNAL.
   server.addService(...guardDecoding(TokenServiceService, tokenService(deps)));
@@ -47,17 +53,21 @@ export function buildRoutingServer(deps: ServiceDeps, tls: GrpcServerTls): Routi
   const health = new ServerHealth(ROUTING_SERVICES);
   health.addToServer(server);
   addReflection(server, ROUTING_SERVICES);
+  let stopping = false;
   return {
     listen: (host, port) =>
       new Promise((resolve, reject) => {
         server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, serverCredentials(tls), (err, bound) => {
           if (err) return reject(err);
-          health.serving();
+          void (options.ready ?? Promise.resolve()).then(() => {
+            if (!stopping) health.serving();
+          });
           resolve(bound);
         });
       }),
     shutdown: (graceMs) =>
       new Promise((resolve) => {
+        stopping = true;
         health.notServing();
         const timer = setTimeout(() => server.forceShutdown(), graceMs);
         server.tryShutdown(() => {
