@@ -45,6 +45,12 @@ const caFile = mesh.routing.standIns.tls.caFile;
 const base = mesh.fhir.baseUrl;
 const routing = `https://${mesh.routing.address}`;
 
+// `fhirmesh` (cli/) takes its connection defaults from .local/mesh.json while this process runs.
+const adminTokenFile = join(dir, 'demo-admin-token');
+writeFileSync(adminTokenFile, `${await mesh.routing.adminToken()}\n`, { mode: 0o600 });
+const meshFile = { fhirBaseUrl: base, routingAddress: mesh.routing.address, caFile, bearerTokenFile: tokenFile, refreshTokenFile, adminTokenFile, tenantId: mesh.routing.standIns.entra.tenantId, pid: process.pid };
+writeFileSync(join(dir, 'mesh.json'), `${JSON.stringify(meshFile, null, 2)}\n`, { mode: 0o600 });
+
 process.stdout.write(`
 fhirmesh is up in ${((Date.now() - started) / 1000).toFixed(1)} s — ${seeded.resources} resources of ${opts.patients} patients loaded.
 
@@ -63,6 +69,9 @@ fhirmesh is up in ${((Date.now() - started) / 1000).toFixed(1)} s — ${seeded.r
   npx buf curl --cacert ${caFile} --protocol grpc --list-services ${routing}
   npx buf curl --cacert ${caFile} --protocol grpc -H "authorization: Bearer $(cat ${refreshTokenFile})" \\
     -d '{"resource_uri":"https://storage.azure.com"}' ${routing}/fhirmesh.routing.v1.TokenService/GetToken
+
+  npx fhirmesh account list          (operator CLI, defaults from .local/mesh.json; docs/cli.md)
+  npx fhirmesh export run --type Patient --dir out
 
 Ctrl-C stops everything.
 `);
