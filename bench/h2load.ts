@@ -1,5 +1,5 @@
 /** Drives a gRPC unary method with h2load (Debian nghttp2-client) and reads throughput and latency percentiles. */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +35,17 @@ export interface LoadOptions {
   /** Connections and concurrent streams per connection. */
   connections: number;
   streams: number;
+}
+
+/** Installs h2load (Debian nghttp2-client) when it is missing. */
+export function ensureH2load(): void {
+  try {
+    execFileSync('h2load', ['--version'], { stdio: 'ignore' });
+  } catch {
+    process.stderr.write('h2load not found: installing Debian nghttp2-client\n');
+    const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
+    execFileSync('bash', ['-c', `${sudo}apt-get update -qq && ${sudo}apt-get install -y -qq nghttp2-client`], { stdio: 'inherit' });
+  }
 }
 
 /** Frames a serialized protobuf message as a gRPC message (uncompressed). */

@@ -6,7 +6,7 @@
  *
  * Options (env): BENCH_SECONDS (default 8), BENCH_CONNECTIONS (4), BENCH_STREAMS (32), BENCH_ROUNDS (2).
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,22 +15,13 @@ import { GetTokenRequest, GetTokenResponse, TokenServiceClient } from '../gen/fh
 import { bearerMetadata, tlsChannelCredentials, unaryCall } from '../common/grpc/client.ts';
 import { startRoutingSetup } from '../dev/routing-setup.ts';
 import { ROUTING_NODE_FLAGS } from '../dev/routing-process.ts';
-import { grpcFrame, h2load, type LoadResult } from './h2load.ts';
+import { ensureH2load, grpcFrame, h2load, type LoadResult } from './h2load.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 4);
 const streams = Number(process.env.BENCH_STREAMS ?? 32);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const METHOD = '/fhirmesh.routing.v1.TokenService/GetToken';
-
-function ensureH2load(): void {
-  try {
-    execFileSync('h2load', ['--version'], { stdio: 'ignore' });
-  } catch {
-    process.stderr.write('h2load not found: installing Debian nghttp2-client\n');
-    execFileSync('bash', ['-c', 'apt-get update -qq && apt-get install -y -qq nghttp2-client'], { stdio: 'inherit' });
-  }
-}
 
 function startBaseline(certFile: string, keyFile: string, responseFile: string): Promise<{ address: string; stop(): void }> {
   // The baseline runs with the routing server's node flags, so only the token path differs.

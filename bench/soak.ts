@@ -1,0 +1,111 @@
+/**
+ * npm run bench:soak — GetToken under sustained load. The routing server runs as
+ * its own process (as built); h2load drives cached GetToken in back-to-back
+ * chunks while a probe client checks one answer every PROBE_INTERVAL_MS (status,
+ * token, expiry) and the server's RSS is sampled. The stand-in issues
+ * short-lived tokens, so background refreshes happen under the load. Reports
+ * throughput and p99 per chunk, RSS at start/end/max and every error; exits 1
+ * on any error. The last line is one JSON object.
+ *
+ * Options (env): SOAK_SECONDS (default 180), SOAK_CHUNK_SECONDS (30),
+ * SOAK_TOKEN_LIFETIME_SECONDS (90), BENCH_CONNECTIONS (4), BENCH_STREAMS (16).
+ */
+import { readFileSync } from 'node:fs';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { GetTokenRequest, TokenServiceClient } from '../gen/fhirmesh/routing/v1/token_service.ts';
+import { bearerMetadata, tlsChannelCredentials, unaryCall } from '../common/grpc/client.ts';
+import { startRoutingSetup } from '../dev/routing-setup.ts';
+import { ensureH2load, grpcFrame, h2load, type LoadResult } from './h2load.ts';
+
+const seconds = Number(process.env.SOAK_SECONDS ?? 180);
+const chunkSeconds = Math.min(seconds, Number(process.env.SOAK_CHUNK_SECONDS ?? 30));
+const tokenLifetimeSeconds = Number(process.env.SOAK_TOKEN_LIFETIME_SECONDS ?? 90);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 4);
+const streams = Number(process.env.BENCH_STREAMS ?? 16);
+const PROBE_INTERVAL_MS = 50;
+const METHOD = '/fhirmesh.routing.v1.TokenService/GetToken';
+const RESOURCE = 'https://storage.azure.com';
+
+/** Resident set size of a process in MB (Linux /proc). */
+function rssMb(pid: number): number {
+  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  return kb / 1024;
+}
+
+ensureH2load();
+const setup = await startRoutingSetup({ mode: 'child-process', tokenLifetimeSeconds });
+const pid = setup.routingProcess!.child.pid!;
+const probe = { ok: 0, failed: 0, tokens: new Set<string>(), firstError: '' };
+let probing = true;
+try {
+  const account = await setup.provisionAccount('soak-account');
+  const client = new TokenServiceClient(setup.address, tlsChannelCredentials(setup.standIns.tls.caPem));
+  const metadata = bearerMetadata(account.refreshToken);
+  await unaryCall(client.getToken, client, { resourceUri: RESOURCE }, metadata);
+
+  // The probe: every answer under load must be a live token for the resource.
+  const probeLoop = (async () => {
+    while (probing) {
+      try {
+        const answer = await unaryCall(client.getToken, client, { resourceUri: RESOURCE }, metadata, 5_000);
+        if (!answer.accessToken || !answer.expiresOn || answer.expiresOn.getTime() <= Date.now()) throw new Error('answer without a live token');
+        probe.ok++;
+        probe.tokens.add(answer.accessToken);
+      } catch (err) {
+        probe.failed++;
+        const code = (err as { code?: number }).code;
+        probe.firstError ||= code !== undefined ? `${grpcStatus[code]}: ${(err as Error).message}` : (err as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, PROBE_INTERVAL_MS));
+    }
+  })();
+
+  const body = grpcFrame(GetTokenRequest.encode({ resourceUri: RESOURCE }).finish());
+  const load = { body, connections, streams, headers: { authorization: `Bearer ${account.refreshToken}` }, url: `https://${setup.address}${METHOD}` };
+  // Warm-up chunk (not measured) so the young generation and JIT have settled before the RSS baseline.
+  await h2load({ ...load, durationSeconds: Math.min(10, chunkSeconds), warmUpSeconds: 1 });
+  const rssStart = rssMb(pid);
+  let rssMax = rssStart;
+  const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssMb(pid))), 1_000);
+  const chunks: LoadResult[] = [];
+  for (let done = 0; done < seconds; done += chunkSeconds) {
+    const chunk = await h2load({ ...load, durationSeconds: Math.min(chunkSeconds, seconds - done), warmUpSeconds: 0 });
+    chunks.push(chunk);
+    process.stderr.write(`t=${done + chunkSeconds}s: ${chunk.rps.toFixed(0)} rps, p99 ${chunk.p99Ms.toFixed(2)} ms, failed ${chunk.failed}, rss ${rssMb(pid).toFixed(1)} MB, probes ${probe.ok} ok / ${probe.failed} failed\n`);
+  }
+  clearInterval(sampler);
+  const rssEnd = rssMb(pid);
+  probing = false;
+  await probeLoop;
+  client.close();
+
+  const requests = chunks.reduce((n, c) => n + c.succeeded + c.failed, 0);
+  const loadErrors = chunks.reduce((n, c) => n + c.failed, 0);
+  const p99 = Math.max(...chunks.map((c) => c.p99Ms));
+  const rps = chunks.reduce((n, c) => n + c.rps, 0) / chunks.length;
+  const round1 = (x: number) => Number(x.toFixed(1));
+  process.stdout.write(
+    `soak: ${seconds} s, ${requests} requests (${rps.toFixed(0)} rps mean), worst chunk p99 ${p99.toFixed(2)} ms, ${loadErrors} load errors, ` +
+      `${probe.ok} probes ok / ${probe.failed} failed, ${probe.tokens.size} distinct tokens served, RSS ${rssStart.toFixed(1)} -> ${rssEnd.toFixed(1)} MB (max ${rssMax.toFixed(1)})\n`,
+  );
+  if (probe.firstError) process.stdout.write(`first probe error: ${probe.firstError}\n`);
+  process.stdout.write(
+    `${JSON.stringify({
+      bench: 'soak',
+      seconds,
+      requests,
+      errors: loadErrors + probe.failed,
+      rps: Math.round(rps),
+      p99_ms: Number(p99.toFixed(2)),
+      probes: probe.ok,
+      tokens_served: probe.tokens.size,
+      rss_start_mb: round1(rssStart),
+      rss_end_mb: round1(rssEnd),
+      rss_max_mb: round1(rssMax),
+    })}\n`,
+  );
+  if (loadErrors + probe.failed > 0) process.exitCode = 1;
+} finally {
+  probing = false;
+  await setup.stop();
+}
