@@ -1,8 +1,9 @@
 /**
  * SMART signing keys kept as one Key Vault secret (a PKCS#8 PEM per version),
- * shared by every fhir-server instance of the account. The newest two enabled
- * versions are the current and the previous key; rotating is setting a new
- * version. On first start the secret is absent and each starting instance
+ * shared by every fhir-server instance of the account. The newest enabled
+ * version signs; it and the two before it verify (a rotation keeps the
+ * previous key valid, and first-start races of up to three instances stay
+ * covered). Rotating is setting a new version. On first start the secret is absent and each starting instance
  * sets a fresh key: when several race, each stores a version, every one
  * re-reads, and all converge on the newest (an instance that read early picks
  * up the newer key when a token names it). Errors carry the status only.
@@ -27,6 +28,9 @@ export interface KeyVaultSigningKeysOptions {
 /** Default secret name. */
 export const defaultSigningKeySecretName = 'fhir-smart-signing-key';
 
+/** Versions that verify: the current one and two before it. */
+const VERIFYING_VERSIONS = 3;
+
 const isAzureVault = (url: string) => /\.vault\.azure\.(net|cn)$|\.vault\.usgovcloudapi\.net$/.test(new URL(url).hostname);
 const statusOf = (err: unknown) => (err as { statusCode?: number }).statusCode;
 
@@ -45,15 +49,16 @@ export function keyVaultSigningKeySource(options: KeyVaultSigningKeysOptions): S
   });
 
   const enabledVersions = async (): Promise<string[]> => {
-    const versions: { version: string; created: number }[] = [];
+    const versions: { version: string; created: number; at: number }[] = [];
     try {
       for await (const p of client.listPropertiesOfSecretVersions(name)) {
-        if (p.enabled !== false && p.version && (!p.expiresOn || p.expiresOn.getTime() > Date.now())) versions.push({ version: p.version, created: p.createdOn?.getTime() ?? 0 });
+        if (p.enabled !== false && p.version && (!p.expiresOn || p.expiresOn.getTime() > Date.now())) versions.push({ version: p.version, created: p.createdOn?.getTime() ?? 0, at: versions.length });
       }
     } catch (err) {
       if (statusOf(err) !== 404) throw vaultError('listing', err);
     }
-    return versions.sort((a, b) => b.created - a.created).slice(0, 2).map((v) => v.version);
+    // Newest first; versions created in the same second: the later listed first (Key Vault lists in creation order).
+    return versions.sort((a, b) => b.created - a.created || b.at - a.at).slice(0, VERIFYING_VERSIONS).map((v) => v.version);
   };
 
   const read = async (versions: string[]) => {

@@ -1,8 +1,8 @@
 /**
  * The keys the fhir-server signs its SMART access tokens with: a key ring of
- * the current key (signs) and the previous one (still verifies), loaded from a
- * `SigningKeySource` (PEM private keys, newest first), reloaded every
- * `refreshSeconds` and, at most every 30 s, when a token names a key the ring
+ * the current key (signs) and up to two earlier ones (still verify), loaded
+ * from a `SigningKeySource` (PEM private keys, newest first), reloaded every
+ * `refreshSeconds` and, at most every `unknownKidRefreshSeconds` (30), when a token names a key the ring
  * lacks (another instance may have loaded a newer one first).
  * Key ids are JWK thumbprints, so every instance names a key alike.
  */
@@ -67,13 +67,16 @@ export function ephemeralSigningKeySource(): SigningKeySource {
 export class SigningKeyRing {
   readonly #source: SigningKeySource;
   readonly #refreshMs: number;
+  readonly #unknownKidRefreshMs: number;
   #keys: SigningKey[] = [];
   #loadedAt = 0;
   #loading: Promise<void> | undefined;
 
-  constructor(source: SigningKeySource, options: { refreshSeconds?: number } = {}) {
+  /** A ring over `source`; `refreshSeconds` default 600, `unknownKidRefreshSeconds` (earliest reload for an unknown kid) default 30. */
+  constructor(source: SigningKeySource, options: { refreshSeconds?: number; unknownKidRefreshSeconds?: number } = {}) {
     this.#source = source;
     this.#refreshMs = (options.refreshSeconds ?? 600) * 1000;
+    this.#unknownKidRefreshMs = (options.unknownKidRefreshSeconds ?? 30) * 1000;
   }
 
   /** Where the keys come from. */
@@ -85,7 +88,7 @@ export class SigningKeyRing {
   async load(): Promise<void> {
     this.#loading ??= (async () => {
       try {
-        const pems = (await this.#source.load()).slice(0, 2);
+        const pems = (await this.#source.load()).slice(0, 3);
         if (pems.length === 0) throw new Error(`no SMART signing key in ${this.#source.description}`);
         this.#keys = await Promise.all(pems.map(importSigningKey));
         this.#loadedAt = Date.now();
@@ -107,14 +110,14 @@ export class SigningKeyRing {
   async verificationKey(kid: string): Promise<SigningKey | undefined> {
     if (this.#keys.length === 0) await this.load();
     let key = this.#keys.find((k) => k.kid === kid);
-    if (!key && Date.now() - this.#loadedAt > 30_000) {
+    if (!key && Date.now() - this.#loadedAt >= this.#unknownKidRefreshMs) {
       await this.load().catch(() => undefined);
       key = this.#keys.find((k) => k.kid === kid);
     }
     return key;
   }
 
-  /** The public keys (current, previous) as a JWKS. */
+  /** The public keys (current first) as a JWKS. */
   jwks(): { keys: JWK[] } {
     return { keys: this.#keys.map((k) => k.publicJwk) };
   }
