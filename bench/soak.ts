@@ -4,7 +4,8 @@
  * chunks while a probe client checks one answer every PROBE_INTERVAL_MS (status,
  * token, expiry) and the server's RSS is sampled. The stand-in issues
  * short-lived tokens, so background refreshes happen under the load. Reports
- * throughput and p99 per chunk, RSS at start/end/max and every error; exits 1
+ * throughput and p99 per chunk, RSS at start, after the first chunk (the young
+ * generation has grown by then), at the end and at most, and every error; exits 1
  * on any error. The last line is one JSON object.
  *
  * Options (env): SOAK_SECONDS (default 180), SOAK_CHUNK_SECONDS (30),
@@ -68,9 +69,11 @@ try {
   let rssMax = rssStart;
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssMb(pid))), 1_000);
   const chunks: LoadResult[] = [];
+  let rssSettled = rssStart;
   for (let done = 0; done < seconds; done += chunkSeconds) {
     const chunk = await h2load({ ...load, durationSeconds: Math.min(chunkSeconds, seconds - done), warmUpSeconds: 0 });
     chunks.push(chunk);
+    if (chunks.length === 1) rssSettled = rssMb(pid);
     process.stderr.write(`t=${done + chunkSeconds}s: ${chunk.rps.toFixed(0)} rps, p99 ${chunk.p99Ms.toFixed(2)} ms, failed ${chunk.failed}, rss ${rssMb(pid).toFixed(1)} MB, probes ${probe.ok} ok / ${probe.failed} failed\n`);
   }
   clearInterval(sampler);
@@ -86,7 +89,7 @@ try {
   const round1 = (x: number) => Number(x.toFixed(1));
   process.stdout.write(
     `soak: ${seconds} s, ${requests} requests (${rps.toFixed(0)} rps mean), worst chunk p99 ${p99.toFixed(2)} ms, ${loadErrors} load errors, ` +
-      `${probe.ok} probes ok / ${probe.failed} failed, ${probe.tokens.size} distinct tokens served, RSS ${rssStart.toFixed(1)} -> ${rssEnd.toFixed(1)} MB (max ${rssMax.toFixed(1)})\n`,
+      `${probe.ok} probes ok / ${probe.failed} failed, ${probe.tokens.size} distinct tokens served, RSS ${rssStart.toFixed(1)} MB at start, ${rssSettled.toFixed(1)} after the first chunk, ${rssEnd.toFixed(1)} at the end (max ${rssMax.toFixed(1)})\n`,
   );
   if (probe.firstError) process.stdout.write(`first probe error: ${probe.firstError}\n`);
   process.stdout.write(
@@ -100,6 +103,7 @@ try {
       probes: probe.ok,
       tokens_served: probe.tokens.size,
       rss_start_mb: round1(rssStart),
+      rss_settled_mb: round1(rssSettled),
       rss_end_mb: round1(rssEnd),
       rss_max_mb: round1(rssMax),
     })}\n`,
