@@ -48,6 +48,25 @@ const routing = `https://${mesh.routing.address}`;
 // `fhirmesh` (cli/) takes its connection defaults from .local/mesh.json while this process runs.
 const adminTokenFile = join(dir, 'demo-admin-token');
 writeFileSync(adminTokenFile, `${await mesh.routing.adminToken()}\n`, { mode: 0o600 });
+// A SMART Backend Services client (ES384 key pair); its key and a tiny assertion signer go to .local/.
+const smartClient = await mesh.registerSmartClient({ scope: 'system/*.read', alg: 'ES384', name: 'npm start demo' });
+const smartKeyFile = join(dir, 'demo-smart-client-key.pem');
+writeFileSync(smartKeyFile, smartClient.key.privateKeyPem, { mode: 0o600 });
+const smartAssertionScript = join(dir, 'smart-assertion.mjs');
+writeFileSync(
+  smartAssertionScript,
+  [
+    '// Prints a SMART client assertion for the demo client (ES384, 2 minutes).',
+    "import { SignJWT } from 'jose';",
+    "import { createPrivateKey, randomUUID } from 'node:crypto';",
+    "import { readFileSync } from 'node:fs';",
+    `const key = createPrivateKey(readFileSync(${JSON.stringify(smartKeyFile)}, 'utf8'));`,
+    `const clientId = ${JSON.stringify(smartClient.clientId)};`,
+    `process.stdout.write(await new SignJWT({}).setProtectedHeader({ alg: 'ES384', kid: ${JSON.stringify(smartClient.key.kid)}, typ: 'JWT' }).setIssuer(clientId).setSubject(clientId).setAudience(${JSON.stringify(smartClient.tokenEndpoint)}).setJti(randomUUID()).setIssuedAt().setExpirationTime('2m').sign(key));`,
+    '',
+  ].join('\n'),
+  { mode: 0o600 },
+);
 const meshFile = { fhirBaseUrl: base, routingAddress: mesh.routing.address, caFile, bearerTokenFile: tokenFile, refreshTokenFile, adminTokenFile, tenantId: mesh.routing.standIns.entra.tenantId, pid: process.pid };
 writeFileSync(join(dir, 'mesh.json'), `${JSON.stringify(meshFile, null, 2)}\n`, { mode: 0o600 });
 
@@ -70,11 +89,18 @@ fhirmesh is up in ${((Date.now() - started) / 1000).toFixed(1)} s — ${seeded.r
   npx buf curl --cacert ${caFile} --protocol grpc -H "authorization: Bearer $(cat ${refreshTokenFile})" \\
     -d '{"resource_uri":"https://storage.azure.com"}' ${routing}/fhirmesh.routing.v1.TokenService/GetToken
 
+  SMART Backend Services (client ${smartClient.clientId}, key ${smartKeyFile}; docs/smart-backend-services.md):
+  curl --cacert ${caFile} ${base}/.well-known/smart-configuration
+  SMART=$(curl --cacert ${caFile} -s ${smartClient.tokenEndpoint} -d grant_type=client_credentials -d 'scope=system/Patient.read system/Observation.read' \\
+    -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer -d client_assertion=$(node ${smartAssertionScript}) \\
+    | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).access_token')
+  curl --cacert ${caFile} -i -H "Authorization: Bearer $SMART" -H 'Prefer: respond-async' '${base}/$export?_type=Patient,Observation'
+
   npx fhirmesh account list          (operator CLI, defaults from .local/mesh.json; docs/cli.md)
   npx fhirmesh export run --type Patient --dir out
 
 Ctrl-C stops everything.
 `);
 process.stdout.write(
-  `READY ${JSON.stringify({ fhirBaseUrl: base, exportGrpcAddress: mesh.fhir.grpcAddress, routingAddress: mesh.routing.address, caFile, bearerToken, refreshTokenFile })}\n`,
+  `READY ${JSON.stringify({ fhirBaseUrl: base, exportGrpcAddress: mesh.fhir.grpcAddress, routingAddress: mesh.routing.address, caFile, bearerToken, refreshTokenFile, smartClientId: smartClient.clientId, smartKeyFile, smartKid: smartClient.key.kid, tokenEndpoint: smartClient.tokenEndpoint })}\n`,
 );
