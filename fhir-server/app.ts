@@ -38,6 +38,7 @@ import { ExternalResourceTokenClient } from './routing/external-resource-token-c
 import { RefreshTokenUpkeep } from './routing/refresh-token-upkeep.ts';
 import { connectRouting } from './routing/routing-connection.ts';
 import { RoutingTokenCredential } from './routing/routing-token-credential.ts';
+import { readOverridesAtStartup } from './routing/startup-overrides.ts';
 import { openCosmosResourceStore } from './store/cosmos-resource-store.ts';
 import { startTransactionRecovery } from './store/recovery.ts';
 
@@ -79,18 +80,20 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
   // The routing side: one channel, the refresh token from the account database.
   const connection = connectRouting({ address: settings.routing.address!, caPem: read(settings.routing.caFile) ?? caPem });
   const repository = await openCosmosRefreshTokenRepository(cosmos, { databaseId, bootstrapRefreshToken: settings.routing.refreshToken });
-  const tokenClient = new ExternalResourceTokenClient({ connection, repository, logger });
+  const tokenClient = new ExternalResourceTokenClient({ connection, repository, logger, retry: { overallTimeoutMs: settings.routing.tokenWaitSeconds * 1000 } });
   const credential = new RoutingTokenCredential(tokenClient);
   const upkeep = new RefreshTokenUpkeep({ connection, repository, logger });
   upkeep.start();
 
   // Configuration: the account's overrides are read before anything uses the export settings.
   const configuration = new EffectiveConfiguration(loaded, logger);
-  const overrides = watchAccountOverrides(configuration, accountOverridesSource(new AccountConfigurationClient({ connection, repository, logger })), {
+  const overridesClient = new AccountConfigurationClient({ connection, repository, logger, retry: { overallTimeoutMs: settings.routing.startupWaitSeconds * 1000 } });
+  const overrides = watchAccountOverrides(configuration, accountOverridesSource(overridesClient), {
     intervalMs: settings.routing.overridesRefreshSeconds * 1000,
     logger,
   });
-  await overrides.refresh('start-up');
+  // The routing server may be down: wait routing.startupWaitSeconds, then go on with our own settings and retry in the background.
+  const startupOverrides = await readOverridesAtStartup(overrides, { logger });
   const exportSettings = configuration.current().export;
 
   const kvCredential = keyVaultCredential(settings.keyVault, settings.auth.authorityHost!, caPem);
@@ -196,6 +199,7 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
       });
       await app.close();
       overrides.stop();
+      startupOverrides.stop();
       upkeep.stop();
       recovery.stop();
       tokenClient.close();

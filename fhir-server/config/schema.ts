@@ -38,6 +38,14 @@ export const fhirSettingsSchema = {
       type: 'int', env: 'FHIR_ROUTING_OVERRIDES_REFRESH_SECONDS', default: 300, min: 0, max: 86_400,
       doc: "Re-read the account's export overrides this often (0: only at start-up and on SIGHUP)",
     },
+    startupWaitSeconds: {
+      type: 'int', env: 'FHIR_ROUTING_STARTUP_WAIT_SECONDS', default: 30, min: 1, max: 3_600,
+      doc: "At start-up, wait this long for the routing server (the account's export overrides); then start with the service's own settings and keep retrying in the background",
+    },
+    tokenWaitSeconds: {
+      type: 'int', env: 'FHIR_ROUTING_TOKEN_WAIT_SECONDS', default: 120, min: 1, max: 3_600,
+      doc: 'A storage token request retries (with backoff) this long while the routing server is unreachable; an outage shorter than this never fails an export',
+    },
   },
   auth: {
     disabled: { type: 'bool', env: 'FHIR_AUTH_DISABLED', default: false, doc: 'Turns REST authentication off (local experiments only; logged loudly)' },
