@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createCosmosClient } from '../common/cosmos.ts';
 import { createEntraTokenVerifier } from '../common/auth/entra-token-verifier.ts';
+import { guardDecoding } from '../common/grpc/decode-guard.ts';
 import { ServerHealth } from '../common/grpc/health.ts';
 import { addReflection } from '../common/grpc/reflection.ts';
 import { serverCredentials } from '../common/grpc/server-tls.ts';
@@ -163,13 +164,14 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
   // gRPC ExportService, same process, same export operations.
   const grpc = new Server();
   const health = new ServerHealth(['fhirmesh.fhir.v1.ExportService']);
-  grpc.addService(exportServiceDefinition, exportService({
+  // Undecodable request bytes are INVALID_ARGUMENT (the caller's fault), not grpc-js's INTERNAL.
+  grpc.addService(...guardDecoding(exportServiceDefinition, exportService({
     frontDoor,
     verify: createEntraTokenVerifier(verifierOptionsFrom(settings.auth, caPem)),
     requiredPermission: settings.auth.roles.export!,
     baseUrl: listenBase,
     logger,
-  }));
+  })));
   health.addToServer(grpc);
   addReflection(grpc, ['fhirmesh.fhir.v1.ExportService']);
   const grpcPort = await new Promise<number>((resolve, reject) =>
