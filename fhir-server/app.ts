@@ -21,7 +21,7 @@ import { entraCredentialOptions } from '../routing-server/adapters/entra-credent
 import { watchAccountOverrides } from './config/account-overrides.ts';
 import { EffectiveConfiguration } from './config/effective-configuration.ts';
 import type { LoadedConfiguration } from './config/load.ts';
-import { openExportEngine } from './export/engine/index.ts';
+import { openExportEngine, type EngineHooks, type ExportEngineOptions } from './export/engine/index.ts';
 import { exportService, exportServiceDefinition } from './export/facade/grpc-service.ts';
 import { KeyVaultDestinationVault } from './export/facade/destination-vault.ts';
 import { registerExportRoutes } from './export/facade/rest-routes.ts';
@@ -29,6 +29,8 @@ import { CapabilityRegistry } from './fhir/capabilities.ts';
 import { FhirService } from './fhir/fhir-service.ts';
 import { buildAdminRoutes } from './http/admin-routes.ts';
 import { buildApp } from './http/app.ts';
+import { FhirMetrics } from './observability/metrics.ts';
+import { registerMetricsRoute } from './observability/metrics-route.ts';
 import { verifierOptionsFrom, restAuthFrom } from './http/auth-options.ts';
 import { exportCallerOf } from './http/auth-principal.ts';
 import { registerSmartRoutes } from './http/smart/routes.ts';
@@ -53,10 +55,28 @@ export interface RunningFhirServer {
   configuration: EffectiveConfiguration;
   /** The token client (counters for tests and metrics). */
   tokenClient: ExternalResourceTokenClient;
+  /** Metrics (served at `GET /metrics` to the admin role). */
+  metrics: FhirMetrics;
   /** The REST app. */
   app: FastifyInstance;
-  /** Drains and stops everything. */
-  stop(): Promise<void>;
+  /** Drains and stops everything within `shutdownGraceSeconds`. */
+  stop(): Promise<ShutdownReport>;
+}
+
+/** How a stop went. */
+export interface ShutdownReport {
+  /** Every export work item checkpointed and gave its lease back within the grace time. */
+  workersStopped: boolean;
+  /** Milliseconds the stop took. */
+  ms: number;
+}
+
+/** Test seams of the composition (none is needed in production). */
+export interface FhirServerSeams {
+  /** Export engine hooks (e.g. pace pages, observe checkpoints). */
+  exportHooks?: EngineHooks;
+  /** Export engine options over the configuration (internal knobs such as byte sizes). */
+  exportOptions?: Partial<ExportEngineOptions>;
 }
 
 const read = (file: string | undefined) => (file ? readFileSync(file, 'utf8') : undefined);
@@ -70,7 +90,7 @@ function keyVaultCredential(kv: LoadedConfiguration['settings']['keyVault'], aut
 }
 
 /** Starts the fhir-server described by `loaded`. */
-export async function startFhirServer(loaded: LoadedConfiguration, logger: Logger): Promise<RunningFhirServer> {
+export async function startFhirServer(loaded: LoadedConfiguration, logger: Logger, seams: FhirServerSeams = {}): Promise<RunningFhirServer> {
   const settings = loaded.settings;
   const caPem = read(settings.trust.caFile);
   const cosmos = createCosmosClient({ endpoint: settings.cosmos.endpoint!, key: settings.cosmos.key ?? undefined, caPem });
@@ -79,9 +99,11 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
   const recovery = startTransactionRecovery(store, { intervalMs: 30_000 });
 
   // The routing side: one channel, the refresh token from the account database.
-  const connection = connectRouting({ address: settings.routing.address!, caPem: read(settings.routing.caFile) ?? caPem });
+  const metrics = new FhirMetrics();
+  const connection = connectRouting({ address: settings.routing.address!, caPem: read(settings.routing.caFile) ?? caPem, interceptors: [metrics.routingInterceptor] });
   const repository = await openCosmosRefreshTokenRepository(cosmos, { databaseId, bootstrapRefreshToken: settings.routing.refreshToken });
   const tokenClient = new ExternalResourceTokenClient({ connection, repository, logger, retry: { overallTimeoutMs: settings.routing.tokenWaitSeconds * 1000 } });
+  metrics.observeTokenClient(tokenClient);
   const credential = new RoutingTokenCredential(tokenClient);
   const upkeep = new RefreshTokenUpkeep({ connection, repository, logger });
   upkeep.start();
@@ -106,9 +128,11 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
     credential,
     ...(kvCredential ? { keyVault: { vaultUrl: settings.keyVault.url!, credential: kvCredential } } : {}),
     caPem,
-    options: exportSettings,
+    options: { ...exportSettings, ...seams.exportOptions },
     logger,
     workerId: `fhir-${process.pid}-${randomUUID().slice(0, 8)}`,
+    observeJobs: (jobs) => metrics.observeJobs(jobs),
+    ...(seams.exportHooks ? { hooks: seams.exportHooks } : {}),
   });
 
   // REST: FHIR, $export, admin, SMART, health.
@@ -126,10 +150,12 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
     authorize: auth.authorize,
     logger,
     https: { cert: read(settings.tls.certFile)!, key: read(settings.tls.keyFile)! },
+    observeHttp: metrics.observeHttp,
     ...(baseUrl ? { baseUrl } : {}),
   });
   auth.install(app);
   buildAdminRoutes(app, { configuration, authorize: auth.authorize });
+  registerMetricsRoute(app, { registry: metrics.registry, authorize: auth.authorize });
   if (smart) registerSmartRoutes(app, smart, { authorize: auth.authorize, capabilities });
   const allowedHosts = (settings.keyVault.allowedDestinationHosts ?? '').split(',').map((h) => h.trim()).filter(Boolean);
   const frontDoor = registerExportRoutes(app, {
@@ -151,9 +177,10 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
   });
   let draining = false;
   app.addHook('onRequest', async (request, reply) => {
-    if (draining) return reply.code(503).header('retry-after', '5').send({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', diagnostics: 'the server is shutting down; retry on another instance' }] });
+    if (draining && request.url !== '/health') return reply.code(503).header('retry-after', '5').send({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', diagnostics: 'the server is shutting down; retry on another instance' }] });
   });
-  app.get('/health', async () => ({ status: draining ? 'draining' : 'ok' }));
+  // Not ready while draining: load balancers stop sending work here.
+  app.get('/health', async (_request, reply) => (draining ? reply.code(503).header('retry-after', '5').send({ status: 'draining' }) : { status: 'ok' }));
 
   await app.listen({ host: settings.listen.host!, port: settings.listen.port });
   const address = app.server.address() as { port: number };
@@ -189,17 +216,23 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
     grpcAddress: `${hostForUrl}:${grpcPort}`,
     configuration,
     tokenClient,
+    metrics,
     app,
     stop: async () => {
-      // Stop accepting (503), let workers checkpoint, drain requests, then close the clients.
+      // Stop accepting (503), let workers checkpoint, drain requests, then close the clients; all within one grace time.
+      const started = Date.now();
+      const left = () => Math.max(0, started + graceMs - Date.now());
       draining = true;
       health.notServing();
-      await engine.pool.stop(graceMs);
+      const workersStopped = await engine.pool.stop(left());
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => grpc.forceShutdown(), graceMs);
+        const timer = setTimeout(() => (grpc.forceShutdown(), resolve()), left());
         grpc.tryShutdown(() => (clearTimeout(timer), resolve()));
       });
-      await app.close();
+      const closing = app.close();
+      const cut = setTimeout(() => app.server.closeAllConnections(), left());
+      await closing;
+      clearTimeout(cut);
       overrides.stop();
       startupOverrides.stop();
       upkeep.stop();
@@ -207,7 +240,9 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
       tokenClient.close();
       connection.close();
       cosmos.dispose();
-      logger.info('fhir-server stopped');
+      const report = { workersStopped, ms: Date.now() - started };
+      logger.info(report, 'fhir-server stopped');
+      return report;
     },
   };
 }

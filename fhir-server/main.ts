@@ -21,8 +21,18 @@ const logger = createLogger('fhir-server', loaded.settings.logLevel);
 const running = await startFhirServer(loaded, logger);
 // Scripts wait for this line.
 process.stdout.write(`FHIR_READY ${JSON.stringify({ baseUrl: running.baseUrl, grpcAddress: running.grpcAddress })}\n`);
+// The stop keeps to shutdownGraceSeconds; should anything hang past it, the process ends anyway (leases then time out).
+const hardStopMs = loaded.settings.shutdownGraceSeconds * 1000 + 5_000;
 stopOnSignals(
-  () => running.stop(),
-  (signal) => logger.info({ signal }, 'shutting down'),
+  async () => {
+    await running.stop();
+  },
+  (signal) => {
+    logger.info({ signal, graceSeconds: loaded.settings.shutdownGraceSeconds }, 'shutting down');
+    setTimeout(() => {
+      logger.error({ afterMs: hardStopMs }, 'shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, hardStopMs).unref();
+  },
   (err) => logger.error({ err }, 'shutdown failed'),
 );

@@ -62,14 +62,20 @@ export class WorkerPool {
       });
   }
 
-  /** Stops polling, asks running items to checkpoint and give their leases back, and waits up to `graceMs` for them. */
-  async stop(graceMs = 10_000): Promise<void> {
+  /**
+   * Stops polling, asks running items to checkpoint and give their leases back, and waits up
+   * to `graceMs` for them. True when every item stopped in time; an item still running then
+   * keeps its lease until the process ends, and another worker takes it over once the lease
+   * times out (a restart).
+   */
+  async stop(graceMs = 10_000): Promise<boolean> {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    await this.#polling;
+    const deadline = Date.now() + graceMs;
+    await Promise.race([this.#polling, sleep(graceMs, undefined, { ref: false })]);
     for (const runner of this.#runners) runner.requestStop();
-    const all = Promise.all([...this.#running]);
-    await Promise.race([all, sleep(graceMs, undefined, { ref: false })]);
+    const all = Promise.all([...this.#running]).then(() => true);
+    return Promise.race([all, sleep(Math.max(0, deadline - Date.now()), false, { ref: false })]);
   }
 
   async #poll(): Promise<void> {
