@@ -104,7 +104,7 @@ export async function startMeshSetup(options: MeshSetupOptions = {}): Promise<Me
     });
     const fhirEnv = fhirEnvironment(routing, account, options.fhirEnv);
     const loaded = loadFhirServerConfig(undefined, fhirEnv);
-    const fhir = await startFhirServer(loaded, createLogger('fhir-server', loaded.settings.logLevel));
+    const fhir = await startFhirServer(loaded, createLogger('fhir-server', loaded.settings.logLevel, options.logDestination));
     const credentials = new Map<string, ClientSecretCredential>();
     const bearer = async (roles: readonly string[] = FHIR_ROLES) => {
       const key = [...roles].sort().join(',');

@@ -7,6 +7,8 @@ import { createInterface } from 'node:readline';
 export interface RoutingProcess {
   /** host:port. */
   address: string;
+  /** Its metrics URL, when metrics are enabled. */
+  metricsUrl?: string;
   /** The child. */
   child: ChildProcess;
   /** SIGTERM, then wait for exit (SIGKILL after `graceMs`). */
@@ -52,8 +54,8 @@ export function spawnRoutingServer(env: Record<string, string>, startTimeoutMs =
       if (!line.startsWith('ROUTING_READY ')) return;
       clearTimeout(timer);
       child.off('exit', early);
-      const { address } = JSON.parse(line.slice('ROUTING_READY '.length)) as { address: string };
-      resolve({ address, child, stop });
+      const { address, metricsUrl } = JSON.parse(line.slice('ROUTING_READY '.length)) as { address: string; metricsUrl?: string };
+      resolve({ address, ...(metricsUrl ? { metricsUrl } : {}), child, stop });
     });
   });
 }

@@ -5,6 +5,7 @@
  * secret kept in Key Vault. Used by tests, benchmarks and `npm start`.
  */
 import { ClientSecretCredential } from '@azure/identity';
+import type { DestinationStream } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { entraCredentialOptions } from '../routing-server/adapters/entra-credentials.ts';
 import { startRoutingServer, type RunningRoutingServer } from '../routing-server/app.ts';
@@ -56,6 +57,8 @@ export interface RoutingSetup {
   routingProcess?: RoutingProcess;
   /** host:port of the routing server. */
   address: string;
+  /** URL of its Prometheus metrics (https, the stand-ins' CA). */
+  metricsUrl?: string;
   /** Admin client of the routing server. */
   accounts: AccountServiceClient;
   /** A fresh admin token. */
@@ -74,6 +77,8 @@ export interface RoutingSetupOptions extends StandInsOptions {
   env?: Record<string, string>;
   /** Where the routing server runs: in this process (default) or as its own process (routing-server/main.ts). */
   mode?: 'in-process' | 'child-process';
+  /** Where an in-process routing server logs (default stdout). */
+  logDestination?: DestinationStream;
 }
 
 /** Registers the routing server's own identities with the stand-ins and returns its environment. */
@@ -97,6 +102,8 @@ export function routingEnvironment(s: StandIns, extra: Record<string, string> = 
     ROUTING_ADMIN_TENANT_ID: s.entra.tenantId,
     ROUTING_ADMIN_AUDIENCE: ROUTING_API,
     ROUTING_LOG_LEVEL: 'warn',
+    ROUTING_METRICS_ENABLED: 'true',
+    ROUTING_METRICS_PORT: '0',
     ...extra,
   };
 }
@@ -108,13 +115,16 @@ export async function startRoutingSetup(options: RoutingSetupOptions = {}): Prom
   let routing: RunningRoutingServer | undefined;
   let routingProcess: RoutingProcess | undefined;
   let address: string;
+  let metricsUrl: string | undefined;
   if (options.mode === 'child-process') {
     routingProcess = await spawnRoutingServer(env);
     address = routingProcess.address;
+    metricsUrl = routingProcess.metricsUrl;
   } else {
     const config: RoutingConfig = loadRoutingConfig(undefined, env);
-    routing = await startRoutingServer(config, createLogger('routing-server', config.logLevel));
+    routing = await startRoutingServer(config, createLogger('routing-server', config.logLevel, options.logDestination));
     address = routing.address;
+    metricsUrl = routing.metrics?.url;
   }
   const channel = tlsChannelCredentials(standIns.tls.caPem);
   const accounts = new AccountServiceClient(address, channel);
@@ -165,6 +175,7 @@ export async function startRoutingSetup(options: RoutingSetupOptions = {}): Prom
     routing,
     routingProcess,
     address,
+    ...(metricsUrl ? { metricsUrl } : {}),
     accounts,
     adminToken,
     provisionAccount,

@@ -96,6 +96,10 @@ fhirmesh is up in ${((Date.now() - started) / 1000).toFixed(1)} s — ${seeded.r
     | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).access_token')
   curl --cacert ${caFile} -i -H "Authorization: Bearer $SMART" -H 'Prefer: respond-async' '${base}/$export?_type=Patient,Observation'
 
+  Metrics (Prometheus text; docs/observability.md):
+  curl --cacert ${caFile} ${mesh.routing.metricsUrl ?? '(routing metrics off)'}
+  curl --cacert ${caFile} -H "Authorization: Bearer $TOKEN" ${base}/metrics
+
   npx fhirmesh account list          (operator CLI, defaults from .local/mesh.json; docs/cli.md)
   npx fhirmesh export run --type Patient --dir out
 

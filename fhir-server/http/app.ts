@@ -5,6 +5,8 @@
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { correlationIdOfRequest } from '../observability/correlation.ts';
+import { installHttpObservability, type HttpObserver } from '../observability/http-hooks.ts';
 import { buildFhirRoutes, fhirNotFound } from './fhir-routes.ts';
 import type { FhirRoutesDeps } from './fhir-routes.ts';
 
@@ -14,6 +16,8 @@ export interface AppDeps extends FhirRoutesDeps {
   logger?: Logger;
   /** TLS for a listening server (HTTPS only); tests using `inject()` leave it out. */
   https?: { cert: string; key: string };
+  /** Told of each finished request (metrics). */
+  observeHttp?: HttpObserver;
 }
 
 /** Builds the app with the FHIR routes; other route sets (export, auth) register on the returned instance. */
@@ -23,11 +27,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     ...(deps.https ? { https: deps.https } : {}),
     // Request lines are logged without query strings: a misdirected SAS must not reach a log.
     ...(deps.logger ? { disableRequestLogging: true } : {}),
+    // The request id is the correlation id: the client's x-correlation-id / x-request-id when well-formed.
+    genReqId: correlationIdOfRequest,
+    requestIdLogLabel: 'correlationId',
   }) as unknown as FastifyInstance;
+  installHttpObservability(app, deps.observeHttp);
   if (deps.logger) {
     // fastify's own request lines, but with the path only: a query string may carry a SAS a client put there by mistake.
     app.addHook('onRequest', async (request) => {
-      request.log.info({ method: request.method, path: request.url.split('?')[0] }, 'incoming request');
+      request.log.debug({ method: request.method, path: request.url.split('?')[0] }, 'incoming request');
     });
     app.addHook('onResponse', async (request, reply) => {
       request.log.info({ method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed');

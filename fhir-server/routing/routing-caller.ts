@@ -9,6 +9,7 @@
 import type { CallOptions, ClientUnaryCall, Metadata, ServiceError } from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
 import { bearerMetadata } from '../../common/grpc/client.ts';
+import { currentCorrelationId } from '../observability/correlation.ts';
 import { RefreshTokenStoreError, type RefreshTokenRepository, type StoredRefreshToken } from './refresh-token-repository.ts';
 import { abortError, backoffDelayMs, type AbortSignalLike, routingRetryDefaults, sleep, type RoutingRetryOptions } from './retry-policy.ts';
 import { RoutingTokenError, fromServiceError, isServiceError } from './routing-token-error.ts';
@@ -28,7 +29,7 @@ export type UnaryMethod<Req, Res> = (
 export interface RoutingCallOptions {
   /** Cancels the call and any backoff wait; the promise rejects with an AbortError. */
   abortSignal?: AbortSignalLike;
-  /** Sent as `x-correlation-id`, so the routing server's log line can be matched with ours. */
+  /** Sent as `x-correlation-id`, so the routing server's log line can be matched with ours; default: the current correlation scope's. */
   correlationId?: string;
 }
 
@@ -88,6 +89,7 @@ export class RoutingCaller {
     const deadline = Date.now() + this.#retry.overallTimeoutMs;
     let token = options.refreshToken;
     let reauthenticated = false;
+    const correlationId = options.correlationId ?? currentCorrelationId();
     this.stats.calls++;
     for (let attempt = 1; ; attempt++) {
       let failure: RoutingTokenError | RefreshTokenStoreError;
@@ -95,7 +97,7 @@ export class RoutingCaller {
         token ??= await this.options.repository.current();
         this.stats.attempts++;
         const timeoutMs = Math.max(1, Math.min(this.#retry.perCallTimeoutMs, deadline - Date.now()));
-        return await unaryAttempt(method, client, request, bearerMetadata(token.token, options.correlationId), timeoutMs, options.abortSignal);
+        return await unaryAttempt(method, client, request, bearerMetadata(token.token, correlationId), timeoutMs, options.abortSignal);
       } catch (err) {
         if (err instanceof RefreshTokenStoreError && err.kind === 'unavailable') failure = err;
         else if (isServiceError(err)) failure = fromServiceError(rpc, err);
@@ -107,7 +109,7 @@ export class RoutingCaller {
         this.stats.reauthentications++;
         const stored = await this.options.repository.current();
         if (stored.token !== token.token) {
-          this.#logger.info({ rpc, refused: token.tokenId, stored: stored.tokenId, correlationId: options.correlationId }, 'refresh token refused; using the one stored since');
+          this.#logger.info({ rpc, refused: token.tokenId, stored: stored.tokenId, correlationId }, 'refresh token refused; using the one stored since');
           token = stored;
           continue;
         }
@@ -119,7 +121,7 @@ export class RoutingCaller {
       if (handling !== 'retry' || roomAfterDelay < Math.min(MIN_ATTEMPT_MS, this.#retry.perCallTimeoutMs)) throw failure instanceof RoutingTokenError ? failure.withAttempts(attempt) : failure;
       this.stats.retries++;
       const code = failure instanceof RoutingTokenError ? failure.codeName : `store-${failure.kind}`;
-      this.#logger.info({ rpc, attempt, code, delayMs, retryAfterMs, correlationId: options.correlationId }, 'routing call failed; retrying');
+      this.#logger.info({ rpc, attempt, code, delayMs, retryAfterMs, correlationId }, 'routing call failed; retrying');
       this.options.onRetry?.({ rpc, attempt, code, delayMs, retryAfterMs });
       await sleep(delayMs, options.abortSignal);
       if (!options.refreshToken) token = undefined;

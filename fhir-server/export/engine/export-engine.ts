@@ -99,6 +99,7 @@ export class ExportEngine implements ExportJobs {
       status: 'queued',
       request: { ...request, destination },
       owner: { principal: caller.principal },
+      ...(caller.correlationId ? { correlationId: caller.correlationId } : {}),
       createTime: new Date(now).toISOString(),
       transactionTime: new Date(now).toISOString(),
       transactionTimeMs: now,

@@ -45,13 +45,13 @@ export async function completeIfDone(ctx: EngineContext, jobId: string): Promise
     current.errors = errors;
     return current;
   });
-  if (done?.status === 'completed') ctx.logger.info({ jobId, files: done.output.length, deleted: done.deleted.length }, 'export completed');
+  if (done?.status === 'completed') ctx.logger.info({ jobId, correlationId: done.correlationId, files: done.output.length, deleted: done.deleted.length }, 'export completed');
   if (done) await releaseIfEnded(ctx, done);
 }
 
 /** Fails `jobId` with `failure` (if it has not ended) and releases its destination. */
 export async function failJob(ctx: EngineContext, jobId: string, failure: ExportFailure): Promise<void> {
   const job = await mutateJob(ctx.jobs, jobId, (current) => (isTerminal(current.status) ? undefined : markFailed(current, failure, Date.now())));
-  ctx.logger.warn({ jobId, kind: failure.kind, reason: failure.message }, 'export failed');
+  ctx.logger.warn({ jobId, correlationId: job?.correlationId, kind: failure.kind, reason: failure.message }, 'export failed');
   if (job) await releaseIfEnded(ctx, job).catch((error: unknown) => ctx.logger.warn({ jobId, err: safeMessage(error) }, 'releasing the destination failed; will retry'));
 }

@@ -7,6 +7,7 @@
  * stages what is buffered, checkpoints and gives the item back.
  */
 import type { ExportPosition } from '../../store/resource-store.ts';
+import { withCorrelation } from '../../observability/correlation.ts';
 import type { EngineContext } from './context.ts';
 import { calling, classify, safeMessage } from './failures.ts';
 import { completeIfDone, failJob, releaseIfEnded } from './finish.ts';
@@ -42,7 +43,7 @@ export class ItemRunner {
   ) {
     this.#item = job.items[index]!;
     this.#held = new HeldItem(ctx, job.id, index, leaseId);
-    this.#log = ctx.logger.child({ jobId: job.id, item: index, resourceType: this.#item.resourceType });
+    this.#log = ctx.logger.child({ jobId: job.id, item: index, resourceType: this.#item.resourceType, correlationId: job.correlationId });
   }
 
   /** Asks the runner to checkpoint and give the item back at the next page boundary. */
@@ -55,7 +56,7 @@ export class ItemRunner {
     const beatMs = Math.max(200, (this.ctx.options.jobHeartbeatTimeoutThresholdSeconds * 1000) / 3);
     const timer = setInterval(() => void this.#beat(), beatMs);
     try {
-      await this.#work();
+      await withCorrelation(this.job.correlationId, () => this.#work());
     } catch (error) {
       await this.#onError(error).catch((e: unknown) => this.#log.warn({ err: safeMessage(e) }, 'could not record the failure; the lease will time out'));
     } finally {

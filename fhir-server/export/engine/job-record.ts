@@ -98,6 +98,8 @@ export interface JobRecord {
   request: ExportRequest;
   /** Who may see it. */
   owner: { principal: string };
+  /** The kick-off's correlation id (not a secret): worker log lines and routing calls for the job carry it. */
+  correlationId?: string;
   /** ISO times. */
   createTime: string;
   endTime?: string;

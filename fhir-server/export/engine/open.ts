@@ -12,6 +12,7 @@ import type { EngineHooks } from './context.ts';
 import { openCosmosJobStore } from './cosmos-job-store.ts';
 import { BlobDestinations, type DestinationSecrets } from './destinations.ts';
 import { ExportEngine } from './export-engine.ts';
+import type { JobStore } from './job-store.ts';
 import { guardCredential } from './guarded-credential.ts';
 import { keyVaultDestinationSecrets } from './key-vault-secrets.ts';
 import type { ExportEngineOptions } from './options.ts';
@@ -37,13 +38,16 @@ export interface OpenExportEngineOptions {
   logger?: Logger;
   workerId?: string;
   hooks?: EngineHooks;
+  /** Wraps the job store (metrics observe its writes). */
+  observeJobs?: (jobs: JobStore) => JobStore;
   /** Called with each storage token's expiry (for metrics and tests). */
   onStorageToken?: (expiresOnTimestamp: number) => void;
 }
 
 /** Opens the jobs container and builds the engine (its workers not started: call `engine.pool.start()`). */
 export async function openExportEngine(o: OpenExportEngineOptions): Promise<ExportEngine> {
-  const jobs = await openCosmosJobStore(o.cosmos, { databaseId: o.databaseId, ...(o.jobsContainerId ? { containerId: o.jobsContainerId } : {}) });
+  const cosmosJobs = await openCosmosJobStore(o.cosmos, { databaseId: o.databaseId, ...(o.jobsContainerId ? { containerId: o.jobsContainerId } : {}) });
+  const jobs = o.observeJobs ? o.observeJobs(cosmosJobs) : cosmosJobs;
   let secrets: DestinationSecrets | undefined;
   if (o.keyVault && 'secrets' in o.keyVault) secrets = o.keyVault.secrets;
   else if (o.keyVault) secrets = keyVaultDestinationSecrets({ vaultUrl: o.keyVault.vaultUrl, credential: o.keyVault.credential, ...(o.caPem ? { caPem: o.caPem } : {}) });
