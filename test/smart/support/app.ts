@@ -6,6 +6,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { SmartBackendServices } from '../../../fhir-server/http/smart/backend-services.ts';
 import { generateClientKey, type ClientAlg, type ClientKey } from '../../../fhir-server/http/smart/client-credentials.ts';
+import type { ClientKeys } from '../../../fhir-server/http/smart/client-keys.ts';
 import { MemorySmartClientRegistry } from '../../../fhir-server/http/smart/client-registry.ts';
 import { registerSmartRoutes } from '../../../fhir-server/http/smart/routes.ts';
 import { ephemeralSigningKeySource } from '../../../fhir-server/http/smart/signing-keys.ts';
@@ -26,9 +27,9 @@ export interface SmartApp {
   token(form: string, contentType?: string): Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, unknown> }>;
 }
 
-/** Builds the app. */
-export async function smartApp(): Promise<SmartApp> {
-  const smart = new SmartBackendServices({ registry: new MemorySmartClientRegistry(), signingKeys: ephemeralSigningKeySource(), baseUrl: () => BASE });
+/** Builds the app (with `clientKeys` to fetch `jwks_uri` documents another way). */
+export async function smartApp(clientKeys?: ClientKeys): Promise<SmartApp> {
+  const smart = new SmartBackendServices({ registry: new MemorySmartClientRegistry(), signingKeys: ephemeralSigningKeySource(), baseUrl: () => BASE, ...(clientKeys ? { clientKeys } : {}) });
   await smart.start();
   const app = Fastify();
   registerSmartRoutes(app, smart, { authorize: async () => undefined });
