@@ -71,6 +71,7 @@ test('admin registry: register (inline JWKS), list, read, delete; non-admins and
   assert.is(await bad({ scope: 'system/*.read', jwks_uri: 'http://127.0.0.1/jwks.json' }), 400, 'plain http jwks_uri');
   assert.is(await bad({ scope: 'patient/*.read', jwks: { keys: [key.publicJwk] } }), 400, 'not a system scope');
 
+  assert.is((await https(`${base}/${encodeURIComponent('a/b#c')}`, { ca, token: admin })).status, 404, 'odd ids are no client');
   assert.is((await https(`${base}/${client.client_id}`, { ca, token: admin, method: 'DELETE' })).status, 204);
   assert.is((await https(`${base}/${client.client_id}`, { ca, token: admin })).status, 404);
 });

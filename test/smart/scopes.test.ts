@@ -8,9 +8,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { MeshSetup } from '../../dev/mesh-setup.ts';
+import { generateClientKey, signClientAssertion, tokenRequestForm } from '../../fhir-server/http/smart/client-credentials.ts';
 import { loud } from '../support/hooks.ts';
 import { https } from '../support/https.ts';
-import { runExport, startSeededMesh } from './support/mesh.ts';
+import { postToken, runExport, startSeededMesh } from './support/mesh.ts';
 
 let mesh: MeshSetup;
 let ca: string;
@@ -63,6 +64,13 @@ test("another client's job is invisible: status, download and cancel answer 404"
   const entra = await mesh.bearer(['Fhir.Export', 'Fhir.Read']);
   assert.is((await https(statusUrl, { ca, token: entra })).status, 404, 'an Entra ID client is another principal');
   assert.is((await https(statusUrl, { ca, token: everything })).status, 200, 'the owner still sees it');
+});
+
+test('an assertion naming an odd client id is invalid_client against the Cosmos registry', async () => {
+  const assertion = await signClientAssertion({ clientId: 'no/such#client?', tokenEndpoint: `${mesh.fhir.baseUrl}/auth/token`, key: await generateClientKey('ES384') });
+  const res = await postToken(mesh, tokenRequestForm(assertion, 'system/*.read'));
+  assert.is(res.status, 401, res.body);
+  assert.is(JSON.parse(res.body).error, 'invalid_client');
 });
 
 test('a tampered or foreign SMART token is 401 with an invalid_token challenge; Entra ID tokens still work', async () => {

@@ -23,6 +23,8 @@ interface SmartClientDocument extends ItemDefinition {
 }
 
 const documentId = (clientId: string) => `smart-client-${clientId}`;
+// Ids this registry can hold (generated UUIDs); anything else is no client, never a Cosmos request with an odd id.
+const isClientId = (clientId: string) => /^[A-Za-z0-9._-]{1,128}$/.test(clientId);
 const statusOf = (err: unknown) => (err as { code?: unknown }).code;
 
 // Errors carry the status only: the SDK's message may echo the request.
@@ -58,6 +60,7 @@ export class CosmosSmartClientRegistry implements SmartClientRegistry {
   }
 
   async get(clientId: string): Promise<SmartClient | undefined> {
+    if (!isClientId(clientId)) return undefined;
     const cached = this.#cache.get(clientId);
     if (cached) return cached.client;
     try {
@@ -84,6 +87,7 @@ export class CosmosSmartClientRegistry implements SmartClientRegistry {
   }
 
   async delete(clientId: string): Promise<boolean> {
+    if (!isClientId(clientId)) return false;
     this.#cache.delete(clientId);
     try {
       await this.#container.item(documentId(clientId), smartClientPartition).delete();
