@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { correlationIdOfRequest } from '../observability/correlation.ts';
 import { installHttpObservability, type HttpObserver } from '../observability/http-hooks.ts';
-import { buildFhirRoutes, fhirNotFound } from './fhir-routes.ts';
+import { buildFhirRoutes, fhirNotFound, sendError } from './fhir-routes.ts';
 import type { FhirRoutesDeps } from './fhir-routes.ts';
 
 /** What the app needs. */
@@ -30,6 +30,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // The request id is the correlation id: the client's x-correlation-id / x-request-id when well-formed.
     genReqId: correlationIdOfRequest,
     requestIdLogLabel: 'correlationId',
+    // fastify's own refusals before routing (malformed percent-encoding, over-long path parameters) are OperationOutcomes too.
+    frameworkErrors: (error, request, reply) => void sendError(request, reply, error),
   }) as unknown as FastifyInstance;
   installHttpObservability(app, deps.observeHttp);
   if (deps.logger) {
@@ -43,5 +45,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   }
   buildFhirRoutes(app, deps);
   app.setNotFoundHandler(fhirNotFound);
+  // Errors outside the route scopes (e.g. a body fastify cannot parse on an unknown route) answer OperationOutcomes too.
+  app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
   return app;
 }
