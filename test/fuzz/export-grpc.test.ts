@@ -14,7 +14,7 @@ import { startMeshSetup, type MeshSetup } from '../../dev/mesh-setup.ts';
 import { ExportServiceClient, type StartExportRequest } from '../../gen/fhirmesh/fhir/v1/export_service.ts';
 import { loud } from '../support/hooks.ts';
 import { https } from '../support/https.ts';
-import { anyInt, anyString, codeOf, expectCode, metadataValue, RawClient, runs, seedOption, Tally } from './support/fuzz.ts';
+import { anyInt, anyString, codeOf, expectCode, metadataValue, RawClient, runs, Tally, assertProperty } from './support/fuzz.ts';
 
 const RUNS = runs(300);
 const { OK, INVALID_ARGUMENT, PERMISSION_DENIED, UNAUTHENTICATED, NOT_FOUND, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, UNAVAILABLE } = status;
@@ -64,32 +64,32 @@ const startRequest: fc.Arbitrary<StartExportRequest> = fc.record({
 });
 
 test('StartExport: any field values are OK, INVALID_ARGUMENT, NOT_FOUND or RESOURCE_EXHAUSTED (never INTERNAL)', async () => {
-  await fc.assert(
+  await assertProperty(
     fc.asyncProperty(startRequest, async (request) => {
       const got = await codeOf(unaryCall(client.startExport, client, request, bearerMetadata(token)));
       tally.add('StartExport', got.code);
       const sas = request.destination?.kind?.$case === 'containerSas';
       expectCode('StartExport', got, [OK, INVALID_ARGUMENT, NOT_FOUND, RESOURCE_EXHAUSTED, ...(sas ? [UNAVAILABLE] : [])], request);
     }),
-    { numRuns: RUNS, ...seedOption() },
+    RUNS,
   );
   tally.print('StartExport');
 });
 
 test('GetExport and CancelExport: any job id is NOT_FOUND (or answers the caller\'s own job)', async () => {
-  await fc.assert(
+  await assertProperty(
     fc.asyncProperty(anyString, fc.boolean(), async (jobId, cancel) => {
       const got = await codeOf(cancel ? unaryCall(client.cancelExport, client, { jobId }, bearerMetadata(token)) : unaryCall(client.getExport, client, { jobId }, bearerMetadata(token)));
       tally.add('GetExport/CancelExport', got.code);
       expectCode(cancel ? 'CancelExport' : 'GetExport', got, jobId.length > 1_000_000 ? [RESOURCE_EXHAUSTED, NOT_FOUND] : [NOT_FOUND, FAILED_PRECONDITION], { jobId });
     }),
-    { numRuns: RUNS, ...seedOption() },
+    RUNS,
   );
   tally.print('GetExport/CancelExport');
 });
 
 test('ExportService: any bad credential is UNAUTHENTICATED', async () => {
-  await fc.assert(
+  await assertProperty(
     fc.asyncProperty(metadataValue, async (value) => {
       const md = new Metadata();
       md.set('authorization', value);
@@ -97,7 +97,7 @@ test('ExportService: any bad credential is UNAUTHENTICATED', async () => {
       tally.add('ExportService bad credentials', got.code);
       expectCode('GetExport', got, [UNAUTHENTICATED], { value });
     }),
-    { numRuns: Math.ceil(RUNS / 2), ...seedOption() },
+    Math.ceil(RUNS / 2),
   );
   tally.print('ExportService bad credentials');
 });
@@ -108,13 +108,13 @@ test('random bytes as the raw message of every ExportService method: never INTER
     { arbitrary: fc.uint8Array({ maxLength: 300 }), weight: 8 },
     { arbitrary: fc.constantFrom(new Uint8Array(0), new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), new Uint8Array([0xff]), new Uint8Array(5 * 1024 * 1024).fill(0x41)), weight: 1 },
   );
-  await fc.assert(
+  await assertProperty(
     fc.asyncProperty(fc.constantFrom(...paths), bytes, fc.boolean(), async (path, message, authenticated) => {
       const got = await codeOf(raw.call(path, message, authenticated ? bearerMetadata(token) : new Metadata()));
       tally.add('ExportService raw bytes', got.code);
       expectCode(path, got, [OK, INVALID_ARGUMENT, UNAUTHENTICATED, PERMISSION_DENIED, NOT_FOUND, RESOURCE_EXHAUSTED, FAILED_PRECONDITION], { path, message });
     }),
-    { numRuns: RUNS, ...seedOption() },
+    RUNS,
   );
   tally.print('ExportService raw bytes');
 });

@@ -15,7 +15,7 @@ import { AccountConfigurationServiceClient } from '../../gen/fhirmesh/routing/v1
 import { RefreshTokenServiceClient } from '../../gen/fhirmesh/routing/v1/refresh_token_service.ts';
 import { TokenServiceClient } from '../../gen/fhirmesh/routing/v1/token_service.ts';
 import { loud } from '../support/hooks.ts';
-import { anyInt, anyString, codeOf, expectCode, metadataValue, RawClient, runs, seedOption, Tally } from './support/fuzz.ts';
+import { anyInt, anyString, codeOf, expectCode, metadataValue, RawClient, runs, Tally, assertProperty } from './support/fuzz.ts';
 
 const RUNS = runs(300);
 const { OK, INVALID_ARGUMENT, PERMISSION_DENIED, UNAUTHENTICATED, NOT_FOUND, ALREADY_EXISTS, ABORTED, RESOURCE_EXHAUSTED, FAILED_PRECONDITION } = status;
@@ -56,20 +56,20 @@ test.after(async () => {
 const alive = () => assert.is(setup.routingProcess!.child.exitCode, null, 'the routing server is still running');
 
 test('GetToken: any resource_uri is OK, INVALID_ARGUMENT or PERMISSION_DENIED (RESOURCE_EXHAUSTED past the message limit)', async () => {
-  await fc.assert(
+  await assertProperty(
     fc.asyncProperty(anyString, async (resourceUri) => {
       const got = await codeOf(unaryCall(tokens.getToken, tokens, { resourceUri }, bearerMetadata(refresh)));
       tally.add('GetToken', got.code);
       expectCode('GetToken', got, resourceUri.length > 1_000_000 ? [RESOURCE_EXHAUSTED] : [OK, INVALID_ARGUMENT, PERMISSION_DENIED], { resourceUri });
     }),
-    { numRuns: RUNS, ...seedOption() },
+    RUNS,
   );
   tally.print('GetToken');
   alive();
 });
 
 test('TokenService, RefreshTokenService and AccountConfigurationService: any bad credential is UNAUTHENTICATED', async () => {
-  await fc.assert(
+  await assertProperty(
     fc.asyncProperty(metadataValue, fc.constantFrom('GetToken', 'RotateRefreshToken', 'GetAccountConfiguration'), async (value, method) => {
       const md = authMd(value);
       const call =
@@ -80,7 +80,7 @@ test('TokenService, RefreshTokenService and AccountConfigurationService: any bad
       tally.add('bad refresh-token credentials', got.code);
       expectCode(method, got, [UNAUTHENTICATED], { value });
     }),
-    { numRuns: RUNS, ...seedOption() },
+    RUNS,
   );
   tally.print('bad refresh-token credentials');
   alive();
@@ -108,7 +108,7 @@ test('AccountService (admin): any field values get OK or the status the input de
     fc.record({ op: fc.constant('ListRefreshTokens'), name: anyString }),
     fc.record({ op: fc.constant('RevokeRefreshTokens'), name: anyString, tokenId: anyString }),
   );
-  await fc.assert(
+  await assertProperty(
     fc.asyncProperty(ops, async (input) => {
       if ('name' in input && (input.name === 'fuzz' || input.name === 'fuzz-rotate')) return;
       const call =
@@ -123,7 +123,7 @@ test('AccountService (admin): any field values get OK or the status the input de
       tally.add('AccountService', got.code);
       expectCode(input.op, got, [OK, INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, ABORTED, RESOURCE_EXHAUSTED], input);
     }),
-    { numRuns: RUNS, ...seedOption() },
+    RUNS,
   );
   tally.print('AccountService');
   alive();
@@ -131,13 +131,13 @@ test('AccountService (admin): any field values get OK or the status the input de
 
 test('AccountService: any non-admin credential is UNAUTHENTICATED', async () => {
   const a = setup.accounts;
-  await fc.assert(
+  await assertProperty(
     fc.asyncProperty(fc.oneof(metadataValue, fc.constant(`Bearer ${refresh}`)), async (value) => {
       const got = await codeOf(unaryCall(a.listAccounts, a, { pageSize: 1, pageToken: '' }, authMd(value)));
       tally.add('AccountService bad credentials', got.code);
       expectCode('ListAccounts', got, [UNAUTHENTICATED], { value });
     }),
-    { numRuns: Math.ceil(RUNS / 2), ...seedOption() },
+    Math.ceil(RUNS / 2),
   );
   tally.print('AccountService bad credentials');
   alive();
@@ -161,13 +161,13 @@ test('random bytes as the raw message of every method: never INTERNAL or UNKNOWN
     { arbitrary: fc.uint8Array({ maxLength: 300 }), weight: 8 },
     { arbitrary: fc.constantFrom(new Uint8Array(0), new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), new Uint8Array([0x0a, 0x05, 0x61]), new Uint8Array([0xff]), new Uint8Array(1024 * 1024 + 10).fill(0x41)), weight: 1 },
   );
-  await fc.assert(
+  await assertProperty(
     fc.asyncProperty(fc.constantFrom(...methods), bytes, async ([path, md], message) => {
       const got = await codeOf(raw.call(path, message, md()));
       tally.add('raw bytes', got.code);
       expectCode(path, got, [OK, INVALID_ARGUMENT, PERMISSION_DENIED, UNAUTHENTICATED, NOT_FOUND, ALREADY_EXISTS, ABORTED, RESOURCE_EXHAUSTED, FAILED_PRECONDITION], { path, message });
     }),
-    { numRuns: RUNS * 2, ...seedOption() },
+    RUNS * 2,
   );
   tally.print('raw bytes');
   alive();

@@ -100,3 +100,15 @@ export function expectCode(what: string, got: { code: status; details: string },
   const shown = JSON.stringify(input, (_k, v) => (typeof v === 'string' && v.length > 120 ? `${v.slice(0, 120)}...(${v.length})` : v instanceof Uint8Array ? `bytes(${v.length})` : v));
   throw new Error(`${what}: got ${status[got.code]} "${got.details.slice(0, 200)}", expected ${allowed.map((c) => status[c]).join('|')}; input ${shown?.slice(0, 600)}`);
 }
+
+/** `fc.assert` whose failure reads well: the property's own error first, the (trimmed) counterexample after. */
+export async function assertProperty<Ts extends [unknown, ...unknown[]]>(property: fc.IAsyncProperty<Ts>, numRuns: number): Promise<void> {
+  try {
+    await fc.assert(property, { numRuns, ...seedOption() });
+  } catch (err) {
+    const e = err as Error & { cause?: unknown };
+    const cause = e.cause instanceof Error ? e.cause.message : String(e.cause ?? '');
+    const seed = /\{ seed: -?\d+, path: "[^"]*"/.exec(e.message)?.[0] ?? '';
+    throw new Error(`${cause.slice(0, 2000)}\n(${seed} }; rerun with FUZZ_SEED)\n${e.message.replace(/(.{100})[^\n]{1000,}/g, '$1...').slice(0, 2000)}`);
+  }
+}
