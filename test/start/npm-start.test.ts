@@ -4,7 +4,9 @@
  * the mesh left behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createPrivateKey, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { SignJWT } from 'jose';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
@@ -23,6 +25,10 @@ interface Ready {
   caFile: string;
   bearerToken: string;
   refreshTokenFile: string;
+  smartClientId: string;
+  smartKeyFile: string;
+  smartKid: string;
+  tokenEndpoint: string;
 }
 
 let child: ChildProcess;
@@ -62,13 +68,14 @@ test('READY names every endpoint, the CA and the tokens; the person-readable par
   assert.match(output, /buf curl .*--list-services/);
 });
 
-test('the printed bearer token runs an export; every output file downloads with it', async () => {
-  const kickoff = await https(`${ready.fhirBaseUrl}/$export?_type=Patient,Observation`, { ca, token: ready.bearerToken, headers: { prefer: 'respond-async' } });
+/** Kick-off, poll (honouring Retry-After), then download every output file with `token`; answers lines per type. */
+async function exportAndDownload(token: string, types: string): Promise<Record<string, number>> {
+  const kickoff = await https(`${ready.fhirBaseUrl}/$export?_type=${types}`, { ca, token, headers: { prefer: 'respond-async' } });
   assert.is(kickoff.status, 202, kickoff.body);
   const statusUrl = String(kickoff.headers['content-location']);
   let manifest: { output: { type: string; url: string; count: number }[]; requiresAccessToken: boolean } | undefined;
   for (let i = 0; i < 240 && !manifest; i++) {
-    const poll = await https(statusUrl, { ca, token: ready.bearerToken });
+    const poll = await https(statusUrl, { ca, token });
     if (poll.status === 200) manifest = JSON.parse(poll.body);
     else {
       assert.ok(poll.status === 202 || poll.status === 429, `poll: ${poll.status} ${poll.body}`);
@@ -79,15 +86,52 @@ test('the printed bearer token runs an export; every output file downloads with 
   assert.is(manifest!.requiresAccessToken, true);
   const counts: Record<string, number> = {};
   for (const file of manifest!.output) {
-    const res = await https(file.url, { ca, token: ready.bearerToken, headers: { accept: 'application/fhir+ndjson' } });
+    const res = await https(file.url, { ca, token, headers: { accept: 'application/fhir+ndjson' } });
     assert.is(res.status, 200, res.body.slice(0, 300));
     const lines = res.body.split('\n').filter(Boolean);
     assert.is(lines.length, file.count, `${file.url}: manifest count equals the file's lines`);
     for (const line of lines) assert.is(JSON.parse(line).resourceType, file.type);
     counts[file.type] = (counts[file.type] ?? 0) + lines.length;
   }
+  return counts;
+}
+
+test('Entra flow: the printed bearer token runs an export; every output file downloads with it', async () => {
+  const counts = await exportAndDownload(ready.bearerToken, 'Patient,Observation');
   assert.is(counts.Patient, PATIENTS, 'every seeded patient exported once');
   assert.ok((counts.Observation ?? 0) > 0, 'observations exported');
+});
+
+test('SMART Backend Services flow: the printed demo client gets a token at the advertised endpoint and runs an export with it', async () => {
+  const discovery = await https(`${ready.fhirBaseUrl}/.well-known/smart-configuration`, { ca, headers: { accept: 'application/json' } });
+  assert.is(discovery.status, 200, discovery.body);
+  const tokenEndpoint = JSON.parse(discovery.body).token_endpoint as string;
+  assert.is(tokenEndpoint, ready.tokenEndpoint);
+  // What a Bulk Data client does: sign an assertion with its key, trade it for an access token.
+  const key = createPrivateKey(readFileSync(ready.smartKeyFile, 'utf8'));
+  const now = Math.floor(Date.now() / 1000);
+  const assertion = await new SignJWT({})
+    .setProtectedHeader({ alg: key.asymmetricKeyType === 'ec' ? 'ES384' : 'RS384', kid: ready.smartKid, typ: 'JWT' })
+    .setIssuer(ready.smartClientId)
+    .setSubject(ready.smartClientId)
+    .setAudience(tokenEndpoint)
+    .setJti(randomUUID())
+    .setIssuedAt(now)
+    .setExpirationTime(now + 120)
+    .sign(key);
+  const form = new URLSearchParams({
+    grant_type: 'client_credentials',
+    scope: 'system/*.read',
+    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    client_assertion: assertion,
+  }).toString();
+  const answer = await https(tokenEndpoint, { method: 'POST', ca, body: form, headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' } });
+  assert.is(answer.status, 200, answer.body);
+  const issued = JSON.parse(answer.body) as { access_token: string; token_type: string; expires_in: number; scope: string };
+  assert.is(issued.token_type.toLowerCase(), 'bearer');
+  assert.ok(issued.expires_in > 0 && issued.expires_in <= 300, `expires_in ${issued.expires_in}`);
+  const counts = await exportAndDownload(issued.access_token, 'Patient');
+  assert.is(counts.Patient, PATIENTS, 'every seeded patient exported once');
 });
 
 test('SIGTERM stops the mesh within seconds and leaves no process behind', async () => {
