@@ -94,7 +94,7 @@ export const fhirSettingsSchema = {
     manifestSasUrls: { type: 'bool', env: 'FHIR_EXPORT_MANIFEST_SAS_URLS', default: false, doc: 'Manifest lists short-lived SAS URLs instead of download URLs that need a bearer token' },
     sasUrlLifetimeSeconds: { type: 'int', env: 'FHIR_EXPORT_SAS_URL_LIFETIME_SECONDS', default: 3600, min: 60, max: 7 * 86_400, doc: 'Lifetime of a manifest SAS URL (user delegation SAS: at most 7 days)' },
   },
-  shutdownGraceSeconds: { type: 'int', env: 'FHIR_SHUTDOWN_GRACE_SECONDS', default: 10, min: 0, max: 600, doc: 'Requests in flight may finish this long on shutdown' },
+  shutdownGraceSeconds: { type: 'int', env: 'FHIR_SHUTDOWN_GRACE_SECONDS', default: 10, min: 0, max: 600, doc: 'On SIGTERM/SIGINT the whole stop keeps to this: new requests get 503, export workers checkpoint and give their items back, requests in flight finish (the process exits at most 5 s later regardless)' },
   logLevel: { type: 'string', env: 'FHIR_LOG_LEVEL', default: 'info', doc: 'pino log level' },
 } satisfies SettingsSchema;
 
