@@ -32,6 +32,9 @@ export interface RunningCosmos {
 /** Starts the Cosmos DB stand-in on 127.0.0.1 and resolves once it listens. */
 export async function startCosmos({ tls, port = 0 }: CosmosOptions): Promise<RunningCosmos> {
   const server = createHttpsServer({ cert: tls.certPem, key: tls.keyPem, keepAlive: true });
+  // Node closes idle keep-alive sockets after 5 s by default; a client that reuses one at that moment gets
+  // "socket hang up" (ECONNRESET), which the Cosmos SDK does not retry for writes. Keep them open for long.
+  server.keepAliveTimeout = 10 * 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {
