@@ -4,7 +4,7 @@
  * by the same load tool (h2load) in the same run. Prints both throughputs, their
  * ratio and the token path's p99; the last line is one JSON object.
  *
- * Options (env): BENCH_SECONDS (default 8), BENCH_CONNECTIONS (4), BENCH_STREAMS (32), BENCH_ROUNDS (2).
+ * Options (env): BENCH_SECONDS (default 8), BENCH_CONNECTIONS (4), BENCH_STREAMS (32), BENCH_ROUNDS (5).
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync, mkdtempSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { ensureH2load, grpcFrame, h2load, type LoadResult } from './h2load.ts';
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 4);
 const streams = Number(process.env.BENCH_STREAMS ?? 32);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const METHOD = '/fhirmesh.routing.v1.TokenService/GetToken';
 
 function startBaseline(certFile: string, keyFile: string, responseFile: string): Promise<{ address: string; stop(): void }> {

@@ -6,7 +6,7 @@
  * Validation results are cached in memory by hash for a few seconds, so the
  * hot path does no I/O and a revocation takes effect within that time.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import crypto, { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { RoutingError, isRoutingError } from './errors.ts';
 import type { Clock, RefreshTokenDocument, RefreshTokenStore } from './ports.ts';
@@ -65,8 +65,11 @@ interface CachedValidation {
 
 /** SHA-256 (hex) of a token: the only form ever stored. */
 export function hashRefreshToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  // One-shot crypto.hash (Node >= 20.12) costs about half of a createHash object on this hot path.
+  return oneShotHash ? oneShotHash('sha256', token, 'hex') : createHash('sha256').update(token).digest('hex');
 }
+
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
 
 /** Issues, validates, rotates and revokes refresh tokens. */
 export class RefreshTokenManager {

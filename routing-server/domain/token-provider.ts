@@ -73,12 +73,26 @@ export class ManagedIdentityResourceTokenProvider {
   /** A token for `resource` (already normalised and allowed) as `account`'s identity. */
   getToken(account: AccountRecord, resource: string): Promise<ResourceToken> {
     const identityKey = this.identityKey(account);
-    return this.tokens.get(`${account.name}\n${identityKey}\n${resource}`, () => this.acquire(account, identityKey, resource));
+    return this.tokens.get(this.cacheKey(account, resource), () => this.acquire(account, identityKey, resource));
   }
 
   /** The cached token if still servable, synchronously (the hot path); else undefined. */
   peekToken(account: AccountRecord, resource: string): ResourceToken | undefined {
-    return this.tokens.peek(`${account.name}\n${this.identityKey(account)}\n${resource}`)?.value;
+    return this.tokens.peek(this.cacheKey(account, resource))?.value;
+  }
+
+  // Cache keys per account record (records are replaced, not mutated, when re-read): the hot path builds no strings.
+  private readonly keys = new WeakMap<AccountRecord, Map<string, string>>();
+
+  private cacheKey(account: AccountRecord, resource: string): string {
+    let byResource = this.keys.get(account);
+    if (!byResource) this.keys.set(account, (byResource = new Map()));
+    let key = byResource.get(resource);
+    if (key === undefined) {
+      if (byResource.size >= 64) byResource.clear();
+      byResource.set(resource, (key = `${account.name}\n${this.identityKey(account)}\n${resource}`));
+    }
+    return key;
   }
 
   private identityKey(account: AccountRecord): string {

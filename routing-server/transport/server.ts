@@ -5,6 +5,7 @@ import { AccountServiceService } from '../../gen/fhirmesh/routing/v1/account_ser
 import { RefreshTokenServiceService } from '../../gen/fhirmesh/routing/v1/refresh_token_service.ts';
 import { TokenServiceService } from '../../gen/fhirmesh/routing/v1/token_service.ts';
 import { guardDecoding } from '../../common/grpc/decode-guard.ts';
+import { memoizeResponses } from '../../common/grpc/memoized-responses.ts';
 import { ServerHealth } from '../../common/grpc/health.ts';
 import { addReflection } from '../../common/grpc/reflection.ts';
 import { serverCredentials, type GrpcServerTls } from '../../common/grpc/server-tls.ts';
@@ -46,7 +47,8 @@ export interface RoutingServerOptions {
 export function buildRoutingServer(deps: ServiceDeps, tls: GrpcServerTls, options: RoutingServerOptions = {}): RoutingGrpcServer {
   const server = new Server(SERVER_OPTIONS);
   // Undecodable request bytes are INVALID_ARGUMENT (the caller's fault), not grpc-js's INTERNAL.
-  server.addService(...guardDecoding(TokenServiceService, tokenService(deps)));
+  // The cached token's wire response is one object per token: encode it once, not on every call.
+  server.addService(...guardDecoding(memoizeResponses(TokenServiceService, ['getToken']), tokenService(deps)));
   server.addService(...guardDecoding(RefreshTokenServiceService, refreshTokenService(deps)));
   server.addService(...guardDecoding(AccountServiceService, accountService(deps)));
   server.addService(...guardDecoding(AccountConfigurationServiceService, accountConfigurationService(deps)));
