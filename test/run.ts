@@ -4,7 +4,9 @@
  *
  * A file counts as failed when it exits non-zero, prints no uvu summary (uvu
  * exits 0 and reports nothing when a `before()` hook throws), or runs no test.
- * The run exits non-zero on any failure or when no test ran at all.
+ * The run exits non-zero on any failure or when no test ran at all. A file still
+ * running 30 s after its summary (an open handle) is killed with a warning; its
+ * results stand.
  *
  *   npm test                      all files
  *   npm test -- token cosmos      files whose path contains "token" or "cosmos"
@@ -25,7 +27,12 @@ interface FileResult {
   failed: number;
   skipped: number;
   problem?: string;
+  /** The file printed its summary but kept running (an open handle) and was killed. */
+  lingered?: boolean;
 }
+
+/** How long a file may keep running after uvu printed its summary (its after hooks have run by then). */
+const LINGER_MS = 30_000;
 
 function listTests(dir: string): string[] {
   const out: string[] = [];
@@ -56,15 +63,26 @@ function runFile(file: string, timeoutMs: number): Promise<FileResult> {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
+    let lingering: NodeJS.Timeout | undefined;
+    let lingered = false;
     const collect = (chunk: Buffer, sink: NodeJS.WriteStream) => {
       output += chunk.toString();
       sink.write(chunk);
+      // Every test and hook has finished once the summary is out: a process still alive long after
+      // that holds an open handle. Kill it then, rather than let it run into the file timeout.
+      if (!lingering && /^\s*Duration:/m.test(output.replace(/\x1b\[[0-9;]*m/g, ''))) {
+        lingering = setTimeout(() => {
+          lingered = true;
+          child.kill('SIGKILL');
+        }, LINGER_MS);
+      }
     };
     child.stdout.on('data', (c: Buffer) => collect(c, process.stdout));
     child.stderr.on('data', (c: Buffer) => collect(c, process.stderr));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(lingering);
       const summary = parseSummary(output);
       const result: FileResult = { file: rel, passed: 0, failed: 0, skipped: 0 };
       if (summary) {
@@ -73,7 +91,8 @@ function runFile(file: string, timeoutMs: number): Promise<FileResult> {
         // uvu's Total counts the tests that ran (skipped ones are not in it).
         result.failed = summary.total - summary.passed;
       }
-      if (signal) result.problem = `killed by ${signal}${signal === 'SIGKILL' ? ` after ${timeoutMs} ms` : ''}`;
+      if (lingered && summary) result.lingered = true;
+      else if (signal) result.problem = `killed by ${signal}${signal === 'SIGKILL' ? ` after ${timeoutMs} ms` : ''}`;
       else if (code !== 0) result.problem = `exited with code ${code}`;
       else if (!summary) result.problem = 'printed no uvu summary (a hook threw, or the file never called .run())';
       else if (summary.total === 0 && summary.skipped === 0) result.problem = 'ran no test';
@@ -104,6 +123,9 @@ async function main(): Promise<void> {
   process.stdout.write('\n');
   for (const r of results.filter((x) => x.failed > 0)) {
     process.stdout.write(`FAILED ${r.file}: ${r.problem ?? `${r.failed} failing test(s)`}\n`);
+  }
+  for (const r of results.filter((x) => x.lingered)) {
+    process.stdout.write(`WARNING ${r.file}: still running ${LINGER_MS / 1000} s after its summary (an open handle); killed, results kept\n`);
   }
   if (files.length === 0) process.stdout.write('no test files matched\n');
   process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
