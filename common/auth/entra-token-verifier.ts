@@ -21,6 +21,15 @@ export class TokenVerificationError extends Error {
   override readonly name = 'TokenVerificationError';
 }
 
+/**
+ * Whether a verification failure is the client's fault (jose rejected the token itself) rather than
+ * our key source being down (network, HTTP status, malformed JWKS): the first is 401, the second 503.
+ */
+export function isClientFault(err: TokenVerificationError): boolean {
+  const cause = err.cause;
+  return cause === undefined || (cause instanceof errors.JOSEError && !(cause instanceof errors.JWKSInvalid) && !(cause instanceof errors.JWKSTimeout));
+}
+
 /** A verified token's claims. */
 export interface VerifiedToken {
   /** All claims. */

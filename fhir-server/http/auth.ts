@@ -6,9 +6,8 @@
  * never logged or echoed.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { errors } from 'jose';
 import type { Logger } from 'pino';
-import { TokenVerificationError, type VerifiedToken } from '../../common/auth/entra-token-verifier.ts';
+import { isClientFault, TokenVerificationError, type VerifiedToken } from '../../common/auth/entra-token-verifier.ts';
 import { FhirError } from '../fhir/errors.ts';
 import type { FhirAccess } from './fhir-routes.ts';
 import { anonymousPrincipal, attachPrincipal, principalFromToken, type RequestPrincipal } from './auth-principal.ts';
@@ -56,13 +55,6 @@ export interface RestAuth {
 
 /** Seconds a client should wait when the signing keys cannot be fetched. */
 const KEYS_RETRY_AFTER_SECONDS = 5;
-
-// A verification failure is the client's fault when jose rejected the token itself;
-// anything else (network, HTTP status, malformed JWKS) means our key source is down.
-function isClientFault(err: TokenVerificationError): boolean {
-  const cause = err.cause;
-  return cause === undefined || (cause instanceof errors.JOSEError && !(cause instanceof errors.JWKSInvalid) && !(cause instanceof errors.JWKSTimeout));
-}
 
 function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;

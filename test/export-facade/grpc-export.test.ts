@@ -6,6 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Metadata, Server, status } from '@grpc/grpc-js';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { createEntraTokenVerifier } from '../../common/auth/entra-token-verifier.ts';
 import { bearerMetadata, tlsChannelCredentials, unaryCall } from '../../common/grpc/client.ts';
 import { serverCredentials } from '../../common/grpc/server-tls.ts';
@@ -155,6 +157,29 @@ test('no token or a bad token is UNAUTHENTICATED; a token without the export rol
   await expectStatus(getJob('x', 'stranger'), status.UNAUTHENTICATED, /aud/);
   await expectStatus(unaryCall(client.getExport, client, { jobId: 'x' }, bearerMetadata('not.a.jwt')), status.UNAUTHENTICATED);
   await expectStatus(start({}, 'reader'), status.PERMISSION_DENIED, /Fhir\.Export/);
+});
+
+test('signing keys out of reach: UNAVAILABLE with retry-after, not UNAUTHENTICATED (the caller is not at fault)', async () => {
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const { port: deadPort } = closed.address() as AddressInfo;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  const verify = createEntraTokenVerifier({ jwksUri: `https://127.0.0.1:${deadPort}/keys`, issuers: [entra.issuer()], audiences: [audience], caPem: tls.caPem });
+  const down = new Server();
+  down.addService(exportServiceDefinition, exportService({ frontDoor: new ExportFrontDoor({ jobs, options: facadeOptions() }), verify, requiredPermission: 'Fhir.Export', baseUrl: 'https://fhir.test' }));
+  const port = await new Promise<number>((resolve, reject) =>
+    down.bindAsync('127.0.0.1:0', serverCredentials({ certPem: tls.certPem, keyPem: tls.keyPem }), (err, bound) => (err ? reject(err) : resolve(bound))),
+  );
+  const downClient = new ExportServiceClient(`localhost:${port}`, tlsChannelCredentials(tls.caPem));
+  try {
+    const err = await expectStatus(unaryCall(downClient.getExport, downClient, { jobId: 'any' }, as('alice')), status.UNAVAILABLE, /signing keys cannot be fetched/);
+    assert.is(err.metadata.get('retry-after-ms')[0], '5000', 'tells the caller when to retry');
+    // A malformed token is still the caller's fault: refused before any key is needed.
+    await expectStatus(unaryCall(downClient.getExport, downClient, { jobId: 'any' }, bearerMetadata('garbage')), status.UNAUTHENTICATED);
+  } finally {
+    downClient.close();
+    await new Promise<void>((resolve) => down.tryShutdown(() => resolve()));
+  }
 });
 
 test.run();

@@ -8,7 +8,7 @@ import type { handleUnaryCall, Metadata, ServerUnaryCall, sendUnaryData } from '
 import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ExportServiceService, type ExportServiceServer } from '../../../gen/fhirmesh/fhir/v1/export_service.ts';
-import { TokenVerificationError, type VerifiedToken } from '../../../common/auth/entra-token-verifier.ts';
+import { isClientFault, TokenVerificationError, type VerifiedToken } from '../../../common/auth/entra-token-verifier.ts';
 import { FhirError } from '../../fhir/errors.ts';
 import type { ExportCaller, ExportJobView } from '../ports.ts';
 import type { ExportFrontDoor } from './front-door.ts';
@@ -48,6 +48,9 @@ export function exportService(deps: ExportGrpcDeps): ExportServiceServer {
     try {
       verified = await deps.verify(bearer(call.metadata));
     } catch (err) {
+      if (err instanceof TokenVerificationError && !isClientFault(err)) {
+        throw new FhirError('unavailable', 'The token signing keys cannot be fetched right now; retry later', { retryAfterSeconds: 5 });
+      }
       if (err instanceof TokenVerificationError) throw new FhirError('unauthenticated', `Authentication failed: ${err.message}`);
       throw err;
     }
