@@ -6,9 +6,10 @@
  * the last page commits its files and marks the item done. A stop request
  * stages what is buffered, checkpoints and gives the item back.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExportPosition } from '../../store/resource-store.ts';
 import { withCorrelation } from '../../observability/correlation.ts';
-import type { EngineContext } from './context.ts';
+import { leaseRulesOf, type EngineContext } from './context.ts';
 import { calling, classify, safeMessage } from './failures.ts';
 import { completeIfDone, failJob, releaseIfEnded } from './finish.ts';
 import { HeldItem } from './held-item.ts';
@@ -58,7 +59,7 @@ export class ItemRunner {
     try {
       await withCorrelation(this.job.correlationId, () => this.#work());
     } catch (error) {
-      await this.#onError(error).catch((e: unknown) => this.#log.warn({ err: safeMessage(e) }, 'could not record the failure; the lease will time out'));
+      await this.#recordFailure(error).catch((e: unknown) => this.#log.warn({ err: safeMessage(e) }, 'could not record the failure; the lease will time out'));
     } finally {
       clearInterval(timer);
     }
@@ -121,6 +122,21 @@ export class ItemRunner {
     await this.#held.checkpoint(snapshots(), 'done');
     this.#log.info({ exported: streams.resources.exported, deleted: streams.deleted.exported }, 'work item done');
     await completeIfDone(ctx, job.id);
+  }
+
+  // The job store may be as unreachable as whatever failed: keep trying (1 s doubling to 10 s) while the
+  // lease would still hold, so a short outage does not leave the item leased until its heartbeat times out.
+  async #recordFailure(error: unknown): Promise<void> {
+    const deadline = Date.now() + leaseRulesOf(this.ctx.options).thresholdMs;
+    for (let waitMs = 1000; ; waitMs = Math.min(waitMs * 2, 10_000)) {
+      try {
+        return await this.#onError(error);
+      } catch (failure) {
+        if (this.#stopping || Date.now() + waitMs > deadline) throw failure;
+        this.#log.warn({ err: safeMessage(failure), retryInMs: waitMs }, 'could not record the failure; trying again');
+        await sleep(waitMs);
+      }
+    }
   }
 
   async #onError(error: unknown): Promise<void> {
