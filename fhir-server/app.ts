@@ -43,6 +43,7 @@ import { connectRouting } from './routing/routing-connection.ts';
 import { RoutingTokenCredential } from './routing/routing-token-credential.ts';
 import { readOverridesAtStartup } from './routing/startup-overrides.ts';
 import { openCosmosResourceStore } from './store/cosmos-resource-store.ts';
+import { openWhenCosmosAnswers } from './store/cosmos-startup.ts';
 import { startTransactionRecovery } from './store/recovery.ts';
 
 /** A running fhir-server. */
@@ -95,7 +96,8 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
   const caPem = read(settings.trust.caFile);
   const cosmos = createCosmosClient({ endpoint: settings.cosmos.endpoint!, key: settings.cosmos.key ?? undefined, caPem });
   const databaseId = settings.cosmos.database!;
-  const store = await openCosmosResourceStore(cosmos, { databaseId, containerId: settings.cosmos.resourcesContainer! });
+  // Cosmos DB down at start: wait a bounded time, then fail with one sentence (main.ts exits 3).
+  const store = await openWhenCosmosAnswers(() => openCosmosResourceStore(cosmos, { databaseId, containerId: settings.cosmos.resourcesContainer! }), { endpoint: settings.cosmos.endpoint!, logger });
   const recovery = startTransactionRecovery(store, { intervalMs: 30_000 });
 
   // The routing side: one channel, the refresh token from the account database.

@@ -4,6 +4,7 @@ import { createLogger } from '../common/logging.ts';
 import { stopOnSignals } from '../common/process.ts';
 import { startFhirServer } from './app.ts';
 import { loadFhirServerConfig, type LoadedConfiguration } from './config/load.ts';
+import { CosmosUnreachableAtStart } from './store/cosmos-startup.ts';
 
 const program = new Command('fhir-server')
   .description('FHIR R4 service with Bulk Data $export into Azure Storage via managed-identity tokens')
@@ -18,7 +19,12 @@ try {
   process.exit(2);
 }
 const logger = createLogger('fhir-server', loaded.settings.logLevel);
-const running = await startFhirServer(loaded, logger);
+const running = await startFhirServer(loaded, logger).catch((err: unknown) => {
+  // Cosmos DB unreachable through the start-up wait: one sentence, exit 3 (an orchestrator restarts the process).
+  if (!(err instanceof CosmosUnreachableAtStart)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  process.exit(3);
+});
 // Scripts wait for this line.
 process.stdout.write(`FHIR_READY ${JSON.stringify({ baseUrl: running.baseUrl, grpcAddress: running.grpcAddress })}\n`);
 // The stop keeps to shutdownGraceSeconds; should anything hang past it, the process ends anyway (leases then time out).
