@@ -63,9 +63,16 @@ export class SmartBackendServices {
     this.tokens = new SmartAccessTokens({ keys: this.signingKeys, issuer: options.baseUrl, lifetimeSeconds: options.accessTokenLifetimeSeconds, now: options.now });
   }
 
-  /** Loads the signing keys (fails start-up when they cannot be read or created). */
+  /** Loads the signing keys (fails start-up when they cannot be read or created, unless their source may be out of reach at start). */
   async start(): Promise<void> {
-    await this.signingKeys.load();
+    try {
+      await this.signingKeys.load();
+    } catch (error) {
+      if (!this.signingKeys.mayBeUnreachableAtStart) throw error;
+      // SMART token requests answer 503 until the keys can be read; everything else works.
+      this.#options.logger?.warn({ keySource: this.signingKeys.description, err: (error as Error).message }, 'SMART signing keys not loaded; they are loaded on first use');
+      return;
+    }
     this.#options.logger?.info({ keySource: this.signingKeys.description }, 'SMART access-token signing keys loaded');
   }
 

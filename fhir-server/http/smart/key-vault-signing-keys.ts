@@ -71,6 +71,7 @@ export function keyVaultSigningKeySource(options: KeyVaultSigningKeysOptions): S
 
   return {
     description: `Key Vault secret ${name} at ${options.vaultUrl}`,
+    mayBeUnreachableAtStart: true,
     async load() {
       let versions = await enabledVersions();
       if (versions.length === 0) {

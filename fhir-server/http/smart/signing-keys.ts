@@ -15,6 +15,8 @@ export interface SigningKeySource {
   readonly description: string;
   /** The keys. */
   load(): Promise<string[]>;
+  /** A remote source that may be out of reach at start: start-up goes on and the keys are loaded on first use. */
+  readonly mayBeUnreachableAtStart?: boolean;
 }
 
 /** One loaded key. */
@@ -77,6 +79,11 @@ export class SigningKeyRing {
     this.#source = source;
     this.#refreshMs = (options.refreshSeconds ?? 600) * 1000;
     this.#unknownKidRefreshMs = (options.unknownKidRefreshSeconds ?? 30) * 1000;
+  }
+
+  /** Whether start-up may go on without the keys (see `SigningKeySource`). */
+  get mayBeUnreachableAtStart(): boolean {
+    return this.#source.mayBeUnreachableAtStart === true;
   }
 
   /** Where the keys come from. */
