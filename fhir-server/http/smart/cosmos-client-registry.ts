@@ -76,7 +76,7 @@ export class CosmosSmartClientRegistry implements SmartClientRegistry {
 
   async list(): Promise<SmartClient[]> {
     try {
-      // The stand-in ignores the partitionKey option: the partition is filtered in the query as well.
+      // The partition is named both ways: as the option (one partition is read) and in the query.
       const { resources } = await this.#container.items
         .query<SmartClientDocument>({ query: 'SELECT * FROM c WHERE c.pk = @pk AND c.kind = @kind', parameters: [{ name: '@pk', value: smartClientPartition }, { name: '@kind', value: 'smart-client' }] }, { partitionKey: smartClientPartition })
         .fetchAll();
