@@ -7,6 +7,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { parseBearer } from '../auth/bearer.ts';
 import type { Registry } from 'prom-client';
 
 /** Where and how the listener serves. */
@@ -37,8 +38,8 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /** True when `header` is exactly `Bearer <expected>` (compared in constant time). */
 function bearerMatches(header: string | undefined, expected: string): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return match !== null && timingSafeEqual(digest(match[1]!), digest(expected));
+  const token = parseBearer(header);
+  return token !== undefined && timingSafeEqual(digest(token), digest(expected));
 }
 
 /** Starts the listener. */

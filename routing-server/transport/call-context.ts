@@ -1,17 +1,14 @@
 /** Reading callers' credentials from gRPC metadata. */
 import type { Metadata } from '@grpc/grpc-js';
+import { bearerFromMetadata } from '../../common/auth/bearer.ts';
 import { RoutingError } from '../domain/errors.ts';
 
 /** The bearer value of the `authorization` metadata, or undefined when absent. Malformed headers are `unauthenticated`. */
 export function bearerToken(metadata: Metadata): string | undefined {
-  const values = metadata.get('authorization');
-  if (values.length === 0) return undefined;
-  if (values.length > 1) throw new RoutingError('unauthenticated', 'send exactly one authorization header');
-  const value = String(values[0]);
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(value);
-  if (!match) throw new RoutingError('unauthenticated', 'the authorization header must be "Bearer <token>"');
-  return match[1];
+  return bearerFromMetadata(metadata, unauthenticated);
 }
+
+const unauthenticated = (reason: string) => new RoutingError('unauthenticated', reason);
 
 /** The caller's `x-correlation-id` metadata (first value, at most 100 characters), or undefined. */
 export function correlationIdOf(metadata: Metadata): string | undefined {

@@ -4,11 +4,12 @@
  * authenticate with `authorization: Bearer <access token>` metadata, checked
  * by an injected verifier; the token must carry the export role or scope.
  */
-import type { handleUnaryCall, Metadata, ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
+import type { handleUnaryCall, ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ExportServiceService, type ExportServiceServer } from '../../../gen/fhirmesh/fhir/v1/export_service.ts';
 import { isClientFault, TokenVerificationError, type VerifiedToken } from '../../../common/auth/entra-token-verifier.ts';
+import { bearerFromMetadata } from '../../../common/auth/bearer.ts';
 import { FhirError } from '../../fhir/errors.ts';
 import type { ExportCaller, ExportJobView } from '../ports.ts';
 import type { ExportFrontDoor } from './front-door.ts';
@@ -32,21 +33,14 @@ export interface ExportGrpcDeps {
 /** The service definition, for `server.addService(exportServiceDefinition, exportService(deps))`. */
 export const exportServiceDefinition = ExportServiceService;
 
-function bearer(metadata: Metadata): string | undefined {
-  const values = metadata.get('authorization');
-  if (values.length === 0) return undefined;
-  if (values.length > 1) throw new FhirError('unauthenticated', 'send exactly one authorization header');
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(String(values[0]));
-  if (!match) throw new FhirError('unauthenticated', 'the authorization header must be "Bearer <token>"');
-  return match[1];
-}
+const unauthenticated = (reason: string) => new FhirError('unauthenticated', reason);
 
 /** Builds the service implementation. */
 export function exportService(deps: ExportGrpcDeps): ExportServiceServer {
   const authenticate = async (call: ServerUnaryCall<unknown, unknown>): Promise<ExportCaller> => {
     let verified: VerifiedToken;
     try {
-      verified = await deps.verify(bearer(call.metadata));
+      verified = await deps.verify(bearerFromMetadata(call.metadata, unauthenticated));
     } catch (err) {
       if (err instanceof TokenVerificationError && !isClientFault(err)) {
         throw new FhirError('unavailable', 'The token signing keys cannot be fetched right now; retry later', { retryAfterSeconds: 5 });
