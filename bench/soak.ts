@@ -5,7 +5,7 @@
  * token, expiry) and the server's RSS is sampled. The stand-in issues
  * short-lived tokens, so background refreshes happen under the load. Reports
  * throughput and p99 per chunk, RSS at start, after the first chunk (the young
- * generation has grown by then), at the end and at most, and every error; exits 1
+ * generation has grown by then), at the end, at most and the peak of each chunk, and every error; exits 1
  * on any error. The last line is one JSON object.
  *
  * Options (env): SOAK_SECONDS (default 180), SOAK_CHUNK_SECONDS (30),
@@ -67,12 +67,22 @@ try {
   await h2load({ ...load, durationSeconds: Math.min(10, chunkSeconds), warmUpSeconds: 1 });
   const rssStart = rssMb(pid);
   let rssMax = rssStart;
-  const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssMb(pid))), 1_000);
+  // Peak RSS per chunk: a single sample lands anywhere in a GC cycle (it swings by
+  // 100 MB within seconds), while the peak of a chunk moves only if the live set does.
+  const chunkPeaks: number[] = [];
+  let chunkPeak = rssStart;
+  const sampler = setInterval(() => {
+    const rss = rssMb(pid);
+    rssMax = Math.max(rssMax, rss);
+    chunkPeak = Math.max(chunkPeak, rss);
+  }, 250);
   const chunks: LoadResult[] = [];
   let rssSettled = rssStart;
   for (let done = 0; done < seconds; done += chunkSeconds) {
+    chunkPeak = rssMb(pid);
     const chunk = await h2load({ ...load, durationSeconds: Math.min(chunkSeconds, seconds - done), warmUpSeconds: 0 });
     chunks.push(chunk);
+    chunkPeaks.push(Math.max(chunkPeak, rssMb(pid)));
     if (chunks.length === 1) rssSettled = rssMb(pid);
     process.stderr.write(`t=${done + chunkSeconds}s: ${chunk.rps.toFixed(0)} rps, p99 ${chunk.p99Ms.toFixed(2)} ms, failed ${chunk.failed}, rss ${rssMb(pid).toFixed(1)} MB, probes ${probe.ok} ok / ${probe.failed} failed\n`);
   }
@@ -89,7 +99,7 @@ try {
   const round1 = (x: number) => Number(x.toFixed(1));
   process.stdout.write(
     `soak: ${seconds} s, ${requests} requests (${rps.toFixed(0)} rps mean), worst chunk p99 ${p99.toFixed(2)} ms, ${loadErrors} load errors, ` +
-      `${probe.ok} probes ok / ${probe.failed} failed, ${probe.tokens.size} distinct tokens served, RSS ${rssStart.toFixed(1)} MB at start, ${rssSettled.toFixed(1)} after the first chunk, ${rssEnd.toFixed(1)} at the end (max ${rssMax.toFixed(1)})\n`,
+      `${probe.ok} probes ok / ${probe.failed} failed, ${probe.tokens.size} distinct tokens served, RSS ${rssStart.toFixed(1)} MB at start, ${rssSettled.toFixed(1)} after the first chunk, ${rssEnd.toFixed(1)} at the end (max ${rssMax.toFixed(1)}); chunk peaks ${chunkPeaks.map((p) => p.toFixed(0)).join(', ')} MB\n`,
   );
   if (probe.firstError) process.stdout.write(`first probe error: ${probe.firstError}\n`);
   process.stdout.write(
@@ -106,6 +116,8 @@ try {
       rss_settled_mb: round1(rssSettled),
       rss_end_mb: round1(rssEnd),
       rss_max_mb: round1(rssMax),
+      rss_first_chunk_peak_mb: round1(chunkPeaks[0]!),
+      rss_last_chunk_peak_mb: round1(chunkPeaks.at(-1)!),
     })}\n`,
   );
   if (loadErrors + probe.failed > 0) process.exitCode = 1;
