@@ -15,7 +15,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(fileURLToPath(import.meta.url), '..', '..');
 const testDir = join(root, 'test');
@@ -54,10 +54,12 @@ function parseSummary(output: string): { total: number; passed: number; skipped:
   return { total: Number(total[1]), passed: Number(passed[1]), skipped: skipped ? Number(skipped[1]) : 0 };
 }
 
+const handleReport = pathToFileURL(join(root, 'test/support/handle-report.ts')).href;
+
 function runFile(file: string, timeoutMs: number): Promise<FileResult> {
   const rel = relative(root, file);
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file], {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', handleReport, file], {
       cwd: root,
       env: { ...process.env, FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -73,7 +75,9 @@ function runFile(file: string, timeoutMs: number): Promise<FileResult> {
       if (!lingering && /^\s*Duration:/m.test(output.replace(/\x1b\[[0-9;]*m/g, ''))) {
         lingering = setTimeout(() => {
           lingered = true;
-          child.kill('SIGKILL');
+          // Ask it what it still holds (test/support/handle-report.ts), then kill it.
+          child.kill('SIGUSR2');
+          setTimeout(() => child.kill('SIGKILL'), 1_000);
         }, LINGER_MS);
       }
     };
