@@ -2,12 +2,15 @@
  * npm run bench:token — cached GetToken on the routing server (started as built,
  * as its own process) against a bare grpc-js baseline with the same TLS, driven
  * by the same load tool (h2load) in the same run. Prints both throughputs, their
- * ratio and the token path's p99; the last line is one JSON object.
+ * ratio and the token path's p99, and per round each server's p99 and CPU time
+ * per call (from /proc), to tell a slower server from a round that ran in the
+ * machine's slow mode (see the README's benchmark notes); the last line is one
+ * JSON object.
  *
  * Options (env): BENCH_SECONDS (default 8), BENCH_CONNECTIONS (4), BENCH_STREAMS (32), BENCH_ROUNDS (5).
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,7 +26,21 @@ const streams = Number(process.env.BENCH_STREAMS ?? 32);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const METHOD = '/fhirmesh.routing.v1.TokenService/GetToken';
 
-function startBaseline(certFile: string, keyFile: string, responseFile: string): Promise<{ address: string; stop(): void }> {
+/** CPU time (user + system) a process has used so far, in seconds (Linux /proc; clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** One load run against `url`, with the CPU the server process `pid` spent per request (µs, warm-up included on both sides). */
+async function measured(pid: number, options: Parameters<typeof h2load>[0]): Promise<LoadResult & { cpuUsPerCall: number }> {
+  const before = cpuSeconds(pid);
+  const result = await h2load(options);
+  const calls = result.rps * (options.durationSeconds + options.warmUpSeconds);
+  return { ...result, cpuUsPerCall: ((cpuSeconds(pid) - before) * 1e6) / calls };
+}
+
+function startBaseline(certFile: string, keyFile: string, responseFile: string): Promise<{ address: string; pid: number; stop(): void }> {
   // The baseline runs with the routing server's node flags, so only the token path differs.
   const child = spawn(process.execPath, [...ROUTING_NODE_FLAGS, '--import', 'tsx', 'bench/baseline-server.ts', certFile, keyFile, responseFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
@@ -31,14 +48,14 @@ function startBaseline(certFile: string, keyFile: string, responseFile: string):
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (!line.startsWith('BASELINE_READY ')) return;
       child.removeAllListeners('exit');
-      resolve({ address: JSON.parse(line.slice(15)).address, stop: () => child.kill('SIGTERM') });
+      resolve({ address: JSON.parse(line.slice(15)).address, pid: child.pid!, stop: () => child.kill('SIGTERM') });
     });
   });
 }
 
 ensureH2load();
 const setup = await startRoutingSetup({ mode: 'child-process' });
-let baseline: { address: string; stop(): void } | undefined;
+let baseline: { address: string; pid: number; stop(): void } | undefined;
 try {
   const account = await setup.provisionAccount('bench-account');
   const client = new TokenServiceClient(setup.address, tlsChannelCredentials(setup.standIns.tls.caPem));
@@ -51,13 +68,17 @@ try {
   baseline = await startBaseline(setup.standIns.tls.certFile, setup.standIns.tls.keyFile, responseFile);
   const body = grpcFrame(GetTokenRequest.encode({ resourceUri: 'https://storage.azure.com' }).finish());
   const common = { body, durationSeconds: seconds, warmUpSeconds: 2, connections, streams, headers: { authorization: `Bearer ${account.refreshToken}` } };
-  const token: LoadResult[] = [];
-  const base: LoadResult[] = [];
+  const routingPid = setup.routingProcess!.child.pid!;
+  const token: Array<LoadResult & { cpuUsPerCall: number }> = [];
+  const base: Array<LoadResult & { cpuUsPerCall: number }> = [];
   // Alternate the two, so drift in the machine's load hits both alike.
   for (let round = 0; round < rounds; round++) {
-    base.push(await h2load({ ...common, url: `https://${baseline.address}${METHOD}` }));
-    token.push(await h2load({ ...common, url: `https://${setup.address}${METHOD}` }));
-    process.stderr.write(`round ${round + 1}: baseline ${base.at(-1)!.rps.toFixed(0)} rps, token ${token.at(-1)!.rps.toFixed(0)} rps (p99 ${token.at(-1)!.p99Ms.toFixed(2)} ms)\n`);
+    base.push(await measured(baseline.pid, { ...common, url: `https://${baseline.address}${METHOD}` }));
+    token.push(await measured(routingPid, { ...common, url: `https://${setup.address}${METHOD}` }));
+    const [b, t] = [base.at(-1)!, token.at(-1)!];
+    process.stderr.write(
+      `round ${round + 1}: baseline ${b.rps.toFixed(0)} rps (${b.cpuUsPerCall.toFixed(1)} µs CPU/call, p99 ${b.p99Ms.toFixed(2)} ms), token ${t.rps.toFixed(0)} rps (${t.cpuUsPerCall.toFixed(1)} µs CPU/call, p99 ${t.p99Ms.toFixed(2)} ms)\n`,
+    );
   }
   const failed = [...token, ...base].reduce((n, r) => n + r.failed, 0);
   if (failed > 0) throw new Error(`${failed} requests failed during the runs`);
@@ -65,7 +86,10 @@ try {
   const tokenRps = median(token.map((r) => r.rps));
   const baselineRps = median(base.map((r) => r.rps));
   const p99 = median(token.map((r) => r.p99Ms));
+  const tokenCpu = median(token.map((r) => r.cpuUsPerCall));
+  const baselineCpu = median(base.map((r) => r.cpuUsPerCall));
   process.stdout.write(`cached GetToken: ${tokenRps.toFixed(0)} rps, p99 ${p99.toFixed(2)} ms; baseline: ${baselineRps.toFixed(0)} rps (${connections} connections x ${streams} streams, ${seconds} s x ${rounds} rounds)\n`);
+  process.stdout.write(`server CPU per call (median): token ${tokenCpu.toFixed(1)} µs, baseline ${baselineCpu.toFixed(1)} µs (CPU ratio ${(baselineCpu / tokenCpu).toFixed(3)})\n`);
   process.stdout.write(
     `${JSON.stringify({ bench: 'token', ratio: Number((tokenRps / baselineRps).toFixed(3)), token_rps: Math.round(tokenRps), baseline_rps: Math.round(baselineRps), p99_ms: Number(p99.toFixed(2)) })}\n`,
   );
