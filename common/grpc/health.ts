@@ -1,6 +1,7 @@
 /** The standard gRPC health service (grpc.health.v1), for orchestrators and probes. */
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import type { Server } from '@grpc/grpc-js';
+import { guardingServer } from './decode-guard.ts';
 
 /** Health of a server and of each named service; '' is the whole server. */
 export class ServerHealth {
@@ -13,9 +14,9 @@ export class ServerHealth {
     this.impl = new HealthImplementation(Object.fromEntries(this.services.map((s) => [s, 'NOT_SERVING' as ServingStatus])));
   }
 
-  /** Registers the health service on `server`. */
+  /** Registers the health service on `server` (undecodable requests answered INVALID_ARGUMENT, not INTERNAL). */
   addToServer(server: Server): void {
-    this.impl.addToServer(server);
+    this.impl.addToServer(guardingServer(server));
   }
 
   /** Marks everything SERVING. */

@@ -154,6 +154,7 @@ const methods: [string, () => Metadata][] = [
   ['/fhirmesh.routing.v1.AccountService/IssueRefreshToken', () => adminMd],
   ['/fhirmesh.routing.v1.AccountService/ListRefreshTokens', () => adminMd],
   ['/fhirmesh.routing.v1.AccountService/RevokeRefreshTokens', () => new Metadata()],
+  ['/grpc.health.v1.Health/Check', () => new Metadata()],
 ];
 
 test('random bytes as the raw message of every method: never INTERNAL or UNKNOWN', async () => {
@@ -170,6 +171,21 @@ test('random bytes as the raw message of every method: never INTERNAL or UNKNOWN
     RUNS * 2,
   );
   tally.print('raw bytes');
+  alive();
+});
+
+test('random bytes as the request of the health service\'s Watch stream: never INTERNAL or UNKNOWN', async () => {
+  const bytes = fc.oneof({ arbitrary: fc.uint8Array({ maxLength: 64 }), weight: 8 }, { arbitrary: fc.constantFrom(new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), new Uint8Array([0xff])), weight: 1 });
+  await assertProperty(
+    fc.asyncProperty(bytes, async (message) => {
+      const got = await codeOf(raw.firstOfStream('/grpc.health.v1.Health/Watch', message));
+      tally.add('health Watch raw bytes', got.code);
+      // A decodable request gets the named service's status (SERVICE_UNKNOWN for unknown names) as a first message.
+      expectCode('Health/Watch', got, [OK, INVALID_ARGUMENT], { message });
+    }),
+    RUNS,
+  );
+  tally.print('health Watch raw bytes');
   alive();
 });
 

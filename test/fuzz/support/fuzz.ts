@@ -70,6 +70,17 @@ export class RawClient {
       this.#client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(bytes), metadata, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res!)));
     });
   }
+  /** Sends `bytes` as the request of the server-streaming `path`; resolves with the first answer (then cancels), rejects with the status. */
+  firstOfStream(path: string, bytes: Uint8Array, metadata = new Metadata(), timeoutMs = 10_000): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const call = this.#client.makeServerStreamRequest(path, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(bytes), metadata, { deadline: Date.now() + timeoutMs });
+      call.once('data', (b: Buffer) => {
+        resolve(b);
+        call.cancel();
+      });
+      call.on('error', reject); // after a first answer this is the cancellation, and the promise is settled
+    });
+  }
   close(): void {
     this.#client.close();
   }
