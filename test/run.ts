@@ -5,15 +5,16 @@
  * A file counts as failed when it exits non-zero, prints no uvu summary (uvu
  * exits 0 and reports nothing when a `before()` hook throws), or runs no test.
  * The run exits non-zero on any failure or when no test ran at all. A file still
- * running 30 s after its summary (an open handle) is killed with a warning; its
- * results stand.
+ * running 30 s after its summary is asked for its open handles and killed, and a
+ * process it started that outlives it (found by an environment mark) is named
+ * and killed, each with a warning; the file's results stand.
  *
  *   npm test                      all files
  *   npm test -- token cosmos      files whose path contains "token" or "cosmos"
  *   TEST_CONCURRENCY=2 npm test   files in parallel (default 1)
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -56,12 +57,30 @@ function parseSummary(output: string): { total: number; passed: number; skipped:
 
 const handleReport = pathToFileURL(join(root, 'test/support/handle-report.ts')).href;
 
+/** Processes, other than the file's own, that inherited its marker (`TEST_FILE_MARK`) in their environment: pid and command line (Linux /proc). */
+function startedBy(mark: string): Array<{ pid: number; cmd: string }> {
+  const found: Array<{ pid: number; cmd: string }> = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      if (!readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`TEST_FILE_MARK=${mark}`)) continue;
+      found.push({ pid, cmd: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim().slice(0, 160) });
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
+
 function runFile(file: string, timeoutMs: number): Promise<FileResult> {
   const rel = relative(root, file);
+  // Inherited by whatever the file starts, so a process that outlives the file can be named.
+  const mark = `${process.pid}:${rel}`;
   return new Promise((done) => {
     const child = spawn(process.execPath, ['--import', 'tsx', '--import', handleReport, file], {
       cwd: root,
-      env: { ...process.env, FORCE_COLOR: '0' },
+      env: { ...process.env, FORCE_COLOR: '0', TEST_FILE_MARK: mark },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -75,6 +94,13 @@ function runFile(file: string, timeoutMs: number): Promise<FileResult> {
       if (!lingering && /^\s*Duration:/m.test(output.replace(/\x1b\[[0-9;]*m/g, ''))) {
         lingering = setTimeout(() => {
           lingered = true;
+          if (child.exitCode !== null || child.signalCode !== null) {
+            // The file's process is gone but its output pipes are not: a process it started outlived it.
+            const holders = startedBy(mark);
+            process.stdout.write(`WARNING ${rel}: exited, but its output is still held open by ${holders.map((h) => `pid ${h.pid} (${h.cmd})`).join(', ') || 'an unknown process'}; killing them\n`);
+            for (const h of holders) process.kill(h.pid, 'SIGKILL');
+            return;
+          }
           // Ask it what it still holds (test/support/handle-report.ts), then kill it.
           child.kill('SIGUSR2');
           setTimeout(() => child.kill('SIGKILL'), 1_000);
@@ -129,7 +155,7 @@ async function main(): Promise<void> {
     process.stdout.write(`FAILED ${r.file}: ${r.problem ?? `${r.failed} failing test(s)`}\n`);
   }
   for (const r of results.filter((x) => x.lingered)) {
-    process.stdout.write(`WARNING ${r.file}: still running ${LINGER_MS / 1000} s after its summary (an open handle); killed, results kept\n`);
+    process.stdout.write(`WARNING ${r.file}: still running ${LINGER_MS / 1000} s after its summary (an open handle, or a process it started); killed, results kept\n`);
   }
   if (files.length === 0) process.stdout.write('no test files matched\n');
   process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
