@@ -73,6 +73,22 @@ function startedBy(mark: string): Array<{ pid: number; cmd: string }> {
   return found;
 }
 
+/** State, CPU time and threads of a process (Linux /proc), for a process that does not exit. */
+function describeProcess(pid: number): string {
+  try {
+    const stat = (path: string) => readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
+    const own = stat(`/proc/${pid}/stat`);
+    const threads = readdirSync(`/proc/${pid}/task`).map((tid) => {
+      const t = stat(`/proc/${pid}/task/${tid}/stat`);
+      return `${readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim()}:${t[0]}:${(Number(t[11]) + Number(t[12])) / 100}s`;
+    });
+    const wchan = readFileSync(`/proc/${pid}/wchan`, 'utf8');
+    return `pid ${pid} state ${own[0]}, wchan ${wchan || '-'}, cpu ${(Number(own[11]) + Number(own[12])) / 100}s, threads ${threads.join(' ')}`;
+  } catch (err) {
+    return `pid ${pid} (${(err as Error).message})`;
+  }
+}
+
 function runFile(file: string, timeoutMs: number): Promise<FileResult> {
   const rel = relative(root, file);
   // Inherited by whatever the file starts, so a process that outlives the file can be named.
@@ -101,7 +117,8 @@ function runFile(file: string, timeoutMs: number): Promise<FileResult> {
             for (const h of holders) process.kill(h.pid, 'SIGKILL');
             return;
           }
-          // Ask it what it still holds (test/support/handle-report.ts), then kill it.
+          // Say what state it is in, ask it what it still holds (test/support/handle-report.ts), then kill it.
+          process.stdout.write(`WARNING ${rel}: lingering process ${describeProcess(child.pid!)}\n`);
           child.kill('SIGUSR2');
           setTimeout(() => child.kill('SIGKILL'), 1_000);
         }, LINGER_MS);
