@@ -13,7 +13,7 @@
  *   npm test -- token cosmos      files whose path contains "token" or "cosmos"
  *   TEST_CONCURRENCY=2 npm test   files in parallel (default 1)
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -89,6 +89,14 @@ function describeProcess(pid: number): string {
   }
 }
 
+/** The JavaScript stack of a running node process, through `node inspect -p` (pause, then bt); '' when it cannot be had. */
+function backtrace(pid: number): string {
+  const script = '(sleep 2; echo pause; sleep 2; echo bt; sleep 1; echo kill) | timeout 10 node inspect -p "$0"';
+  const run = spawnSync('sh', ['-c', script, String(pid)], { encoding: 'utf8', timeout: 15_000 });
+  const lines = `${run.stdout ?? ''}`.split('\n').filter((l) => /#\d+ |break in/.test(l));
+  return lines.length ? `JavaScript stack of pid ${pid}:\n${lines.join('\n')}` : `no JavaScript stack from pid ${pid} (${(run.stderr ?? '').trim().slice(0, 200) || 'node inspect gave none'})`;
+}
+
 function runFile(file: string, timeoutMs: number): Promise<FileResult> {
   const rel = relative(root, file);
   // Inherited by whatever the file starts, so a process that outlives the file can be named.
@@ -117,8 +125,10 @@ function runFile(file: string, timeoutMs: number): Promise<FileResult> {
             for (const h of holders) process.kill(h.pid, 'SIGKILL');
             return;
           }
-          // Say what state it is in, ask it what it still holds (test/support/handle-report.ts), then kill it.
+          // Say what state it is in and where its JavaScript is (a busy main thread answers no signal handler,
+          // but the inspector can pause it), ask it what it still holds (test/support/handle-report.ts), then kill it.
           process.stdout.write(`WARNING ${rel}: lingering process ${describeProcess(child.pid!)}\n`);
+          process.stdout.write(`${backtrace(child.pid!)}\n`);
           child.kill('SIGUSR2');
           setTimeout(() => child.kill('SIGKILL'), 1_000);
         }, LINGER_MS);
