@@ -139,7 +139,9 @@ test('SIGTERM stops the mesh within seconds and leaves no process behind', async
   assert.ok(tree.length >= 2, `npm start runs the mesh in child processes (saw ${tree.length})`);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
-  const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 30_000))]);
+  let deadline: NodeJS.Timeout | undefined;
+  const code = await Promise.race([exited, new Promise<'timeout'>((r) => (deadline = setTimeout(() => r('timeout'), 30_000)))]);
+  clearTimeout(deadline);
   assert.ok(code !== 'timeout', 'npm start exited within 30 s of SIGTERM');
   // Children may take a moment to be reaped after the parent exits.
   let survivors = tree.filter(isAlive);
