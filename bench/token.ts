@@ -10,7 +10,7 @@
  * Options (env): BENCH_SECONDS (default 8), BENCH_CONNECTIONS (4), BENCH_STREAMS (32), BENCH_ROUNDS (5).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,6 +18,7 @@ import { GetTokenRequest, GetTokenResponse, TokenServiceClient } from '../gen/fh
 import { bearerMetadata, tlsChannelCredentials, unaryCall } from '../common/grpc/client.ts';
 import { startRoutingSetup } from '../dev/routing-setup.ts';
 import { ROUTING_NODE_FLAGS } from '../dev/routing-process.ts';
+import { statOf } from '../dev/processes.ts';
 import { ensureH2load, grpcFrame, h2load, type LoadResult } from './h2load.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
@@ -26,10 +27,11 @@ const streams = Number(process.env.BENCH_STREAMS ?? 32);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const METHOD = '/fhirmesh.routing.v1.TokenService/GetToken';
 
-/** CPU time (user + system) a process has used so far, in seconds (Linux /proc; clock ticks of 1/100 s). */
+/** CPU time (user + system) a server process has used so far, in seconds. */
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const stat = statOf(pid);
+  if (!stat) throw new Error(`server process ${pid} is gone`);
+  return stat.cpuSeconds;
 }
 
 /** One load run against `url`, with the CPU the server process `pid` spent per request (µs, warm-up included on both sides). */

@@ -17,6 +17,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { commandLine, statOf } from '../dev/processes.ts';
 
 const root = resolve(fileURLToPath(import.meta.url), '..', '..');
 const testDir = join(root, 'test');
@@ -67,8 +68,7 @@ function startedBy(mark: string): Array<{ pid: number; cmd: string }> {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     try {
-      if (!readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`TEST_FILE_MARK=${mark}`)) continue;
-      found.push({ pid, cmd: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim().slice(0, 160) });
+      if (readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`TEST_FILE_MARK=${mark}`)) found.push({ pid, cmd: commandLine(pid).slice(0, 160) });
     } catch {
       // gone, or not ours to read
     }
@@ -79,14 +79,14 @@ function startedBy(mark: string): Array<{ pid: number; cmd: string }> {
 /** State, CPU time and threads of a process (Linux /proc), for a process that does not exit. */
 function describeProcess(pid: number): string {
   try {
-    const stat = (path: string) => readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
-    const own = stat(`/proc/${pid}/stat`);
+    const own = statOf(pid);
+    if (!own) return `pid ${pid} (gone)`;
     const threads = readdirSync(`/proc/${pid}/task`).map((tid) => {
-      const t = stat(`/proc/${pid}/task/${tid}/stat`);
-      return `${readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim()}:${t[0]}:${(Number(t[11]) + Number(t[12])) / 100}s`;
+      const t = statOf(pid, Number(tid));
+      return `${readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim()}:${t?.state ?? '?'}:${t?.cpuSeconds ?? '?'}s`;
     });
     const wchan = readFileSync(`/proc/${pid}/wchan`, 'utf8');
-    return `pid ${pid} state ${own[0]}, wchan ${wchan || '-'}, cpu ${(Number(own[11]) + Number(own[12])) / 100}s, threads ${threads.join(' ')}`;
+    return `pid ${pid} state ${own.state}, wchan ${wchan || '-'}, cpu ${own.cpuSeconds}s, threads ${threads.join(' ')}`;
   } catch (err) {
     return `pid ${pid} (${(err as Error).message})`;
   }

@@ -13,7 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loud } from '../support/hooks.ts';
 import { https } from '../support/https.ts';
-import { commandLine, descendants, isAlive } from '../support/processes.ts';
+import { commandLine, descendants, isAlive } from '../../dev/processes.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const PATIENTS = 20;

@@ -1,12 +1,22 @@
-/** Process-tree helpers for tests that start real commands (Linux /proc). */
+/** Process helpers for tests, benchmarks and the test runner that watch real processes (Linux /proc). */
 import { readdirSync, readFileSync } from 'node:fs';
 
-function stat(pid: number): { ppid: number; state: string } | undefined {
+/** What /proc says of a process or one of its threads. */
+export interface ProcStat {
+  /** One letter: R running, S sleeping, Z zombie, ... */
+  state: string;
+  ppid: number;
+  /** CPU time used so far, user + system, in seconds (clock ticks of 1/100 s). */
+  cpuSeconds: number;
+}
+
+/** The stat of `pid` (or of its thread `tid`), or undefined when it is gone. */
+export function statOf(pid: number, tid?: number): ProcStat | undefined {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const text = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
     // "pid (comm) state ppid ..." — comm may hold spaces and parentheses.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0]!, ppid: Number(fields[1]) };
+    return { state: fields[0]!, ppid: Number(fields[1]), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100 };
   } catch {
     return undefined;
   }
@@ -17,7 +27,7 @@ export function descendants(pid: number): number[] {
   const children = new Map<number, number[]>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    const s = stat(Number(name));
+    const s = statOf(Number(name));
     if (s) children.set(s.ppid, [...(children.get(s.ppid) ?? []), Number(name)]);
   }
   const out: number[] = [];
@@ -28,7 +38,7 @@ export function descendants(pid: number): number[] {
 
 /** Whether `pid` is still running (a zombie counts as gone). */
 export function isAlive(pid: number): boolean {
-  const s = stat(pid);
+  const s = statOf(pid);
   return s !== undefined && s.state !== 'Z';
 }
 
