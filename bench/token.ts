@@ -9,16 +9,15 @@
  *
  * Options (env): BENCH_SECONDS (default 8), BENCH_CONNECTIONS (4), BENCH_STREAMS (32), BENCH_ROUNDS (5).
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { GetTokenRequest, GetTokenResponse, TokenServiceClient } from '../gen/fhirmesh/routing/v1/token_service.ts';
 import { bearerMetadata, tlsChannelCredentials, unaryCall } from '../common/grpc/client.ts';
 import { startRoutingSetup } from '../dev/routing-setup.ts';
 import { ROUTING_NODE_FLAGS } from '../dev/routing-process.ts';
 import { statOf } from '../dev/processes.ts';
+import { spawnUntilReady, type ReadyProcess } from '../dev/ready-process.ts';
 import { ensureH2load, grpcFrame, h2load, type LoadResult } from './h2load.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
@@ -42,22 +41,21 @@ async function measured(pid: number, options: Parameters<typeof h2load>[0]): Pro
   return { ...result, cpuUsPerCall: ((cpuSeconds(pid) - before) * 1e6) / calls };
 }
 
-function startBaseline(certFile: string, keyFile: string, responseFile: string): Promise<{ address: string; pid: number; stop(): void }> {
+function startBaseline(certFile: string, keyFile: string, responseFile: string): Promise<ReadyProcess> {
   // The baseline runs with the routing server's node flags, so only the token path differs.
-  const child = spawn(process.execPath, [...ROUTING_NODE_FLAGS, '--import', 'tsx', 'bench/baseline-server.ts', certFile, keyFile, responseFile], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`baseline server exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!line.startsWith('BASELINE_READY ')) return;
-      child.removeAllListeners('exit');
-      resolve({ address: JSON.parse(line.slice(15)).address, pid: child.pid!, stop: () => child.kill('SIGTERM') });
-    });
+  return spawnUntilReady({
+    name: 'baseline server',
+    args: [...ROUTING_NODE_FLAGS, '--import', 'tsx', 'bench/baseline-server.ts', certFile, keyFile, responseFile],
+    env: {},
+    readyPrefix: 'BASELINE_READY',
+    startTimeoutMs: 30_000,
+    graceMs: 5_000,
   });
 }
 
 ensureH2load();
 const setup = await startRoutingSetup({ mode: 'child-process' });
-let baseline: { address: string; pid: number; stop(): void } | undefined;
+let baseline: ReadyProcess | undefined;
 try {
   const account = await setup.provisionAccount('bench-account');
   const client = new TokenServiceClient(setup.address, tlsChannelCredentials(setup.standIns.tls.caPem));
@@ -68,6 +66,7 @@ try {
   const responseFile = join(dir, 'response.json');
   writeFileSync(responseFile, JSON.stringify(GetTokenResponse.toJSON(warm)));
   baseline = await startBaseline(setup.standIns.tls.certFile, setup.standIns.tls.keyFile, responseFile);
+  const baselineAddress = baseline.ready.address!;
   const body = grpcFrame(GetTokenRequest.encode({ resourceUri: 'https://storage.azure.com' }).finish());
   const common = { body, durationSeconds: seconds, warmUpSeconds: 2, connections, streams, headers: { authorization: `Bearer ${account.refreshToken}` } };
   const routingPid = setup.routingProcess!.child.pid!;
@@ -75,7 +74,7 @@ try {
   const base: Array<LoadResult & { cpuUsPerCall: number }> = [];
   // Alternate the two, so drift in the machine's load hits both alike.
   for (let round = 0; round < rounds; round++) {
-    base.push(await measured(baseline.pid, { ...common, url: `https://${baseline.address}${METHOD}` }));
+    base.push(await measured(baseline.child.pid!, { ...common, url: `https://${baselineAddress}${METHOD}` }));
     token.push(await measured(routingPid, { ...common, url: `https://${setup.address}${METHOD}` }));
     const [b, t] = [base.at(-1)!, token.at(-1)!];
     process.stderr.write(
@@ -96,6 +95,6 @@ try {
     `${JSON.stringify({ bench: 'token', ratio: Number((tokenRps / baselineRps).toFixed(3)), token_rps: Math.round(tokenRps), baseline_rps: Math.round(baselineRps), p99_ms: Number(p99.toFixed(2)) })}\n`,
   );
 } finally {
-  baseline?.stop();
+  await baseline?.stop();
   await setup.stop();
 }

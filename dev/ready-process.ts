@@ -1,8 +1,8 @@
 /**
  * A node entry point run as its own process until it prints `<PREFIX> {json}`:
  * start-up deadline, early exit, and a stop that sends SIGTERM and falls back to
- * SIGKILL. The routing server launcher and the tests that capture a whole run's
- * output both start processes this way.
+ * SIGKILL. The routing server launcher, the bench:token baseline and the tests
+ * that capture a whole run's output all start processes this way.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
