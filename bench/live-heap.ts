@@ -2,9 +2,10 @@
  * The live heap of a node process, for leak checks. The process under test runs
  * with `liveHeapFlags()` (--expose-gc and bench/live-heap-probe.mjs preloaded;
  * otherwise unchanged): on SIGUSR2 it runs two full garbage collections and
- * appends the heap still in use, in bytes, to LIVE_HEAP_FILE. RSS swings by hundreds of MB with the young generation and the garbage
- * between collections; the heap that survives a full collection moves only
- * when something is really kept.
+ * appends the heap still in use, in bytes, to LIVE_HEAP_FILE. RSS swings by
+ * hundreds of MB with the young generation and the garbage between
+ * collections; the heap that survives a full collection moves only when
+ * something is really kept.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -93,10 +93,11 @@ try {
     chunkPeak = rssMb(pid);
     const chunk = await h2load({ ...load, durationSeconds: Math.min(chunkSeconds, seconds - done), warmUpSeconds: 0 });
     chunks.push(chunk);
-    chunkPeaks.push(Math.max(chunkPeak, rssMb(pid)));
-    if (chunks.length === 1) rssSettled = rssMb(pid);
+    const rssNow = rssMb(pid);
+    chunkPeaks.push(Math.max(chunkPeak, rssNow));
+    if (chunks.length === 1) rssSettled = rssNow;
     heaps.push(await liveHeapMb(pid, heapFile));
-    process.stderr.write(`t=${done + chunkSeconds}s: ${chunk.rps.toFixed(0)} rps, p99 ${chunk.p99Ms.toFixed(2)} ms, failed ${chunk.failed}, rss ${rssMb(pid).toFixed(1)} MB, live heap ${heaps.at(-1)!.toFixed(1)} MB, probes ${probe.ok} ok / ${probe.failed} failed\n`);
+    process.stderr.write(`t=${done + chunkSeconds}s: ${chunk.rps.toFixed(0)} rps, p99 ${chunk.p99Ms.toFixed(2)} ms, failed ${chunk.failed}, rss ${rssNow.toFixed(1)} MB, live heap ${heaps.at(-1)!.toFixed(1)} MB, probes ${probe.ok} ok / ${probe.failed} failed\n`);
   }
   clearInterval(sampler);
   const rssEnd = rssMb(pid);

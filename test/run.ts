@@ -33,10 +33,11 @@ interface FileResult {
   lingered?: boolean;
 }
 
-/** How long a file may keep running after uvu printed its summary (its after hooks have run by then). */
-// uvu prints its summary after every hook, so nothing of the file's own should run past it. Seen here:
-// node 20 itself sometimes spinning at exit in Environment::CleanupHandles (gdb; cf. nodejs/node#47748),
-// at 100% CPU, not answering signals or the inspector.
+/**
+ * How long a file may keep running after uvu printed its summary: uvu prints it after every hook, so
+ * nothing of the file's own should run past it. Seen here: node 20 itself sometimes spinning at exit in
+ * Environment::CleanupHandles (gdb; cf. nodejs/node#47748), at 100% CPU, answering no signal or inspector.
+ */
 const LINGER_MS = 10_000;
 
 function listTests(dir: string): string[] {
@@ -92,7 +93,7 @@ function describeProcess(pid: number): string {
   }
 }
 
-/** The JavaScript stack of a running node process, through `node inspect -p` (pause, then bt); '' when it cannot be had. */
+/** The JavaScript stack of a running node process, through `node inspect -p` (pause, then bt), or a line saying none came. */
 function backtrace(pid: number): string {
   const script = '(sleep 2; echo pause; sleep 2; echo bt; sleep 1; echo kill) | timeout 10 node inspect -p "$0"';
   const run = spawnSync('sh', ['-c', script, String(pid)], { encoding: 'utf8', timeout: 15_000 });

@@ -10,6 +10,7 @@ process.on('SIGUSR2', () => {
   for (const handle of handles) {
     if (handle === process.stdout || handle === process.stderr || handle === process.stdin) continue;
     const h = handle as Record<string, unknown> & { constructor: { name: string } };
+    if (h.constructor.name === 'Timeout' || h.constructor.name === 'Immediate') continue; // named in the first line already
     const parts: string[] = [h.constructor.name];
     if (typeof h.remoteAddress === 'string') parts.push(`remote ${h.remoteAddress}:${h.remotePort}`);
     if (typeof h.localPort === 'number') parts.push(`local ${h.localPort}`);
@@ -21,7 +22,6 @@ process.on('SIGUSR2', () => {
       }
     }
     if (Array.isArray(h.spawnargs)) parts.push(`pid ${h.pid} ${(h.spawnargs as string[]).slice(-2).join(' ')}`);
-    if (h.constructor.name === 'Timeout' || h.constructor.name === 'Immediate') continue;
     lines.push(`  ${parts.join(' ')}`);
   }
   process.stderr.write(`${lines.join('\n')}\n`);
