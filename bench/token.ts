@@ -42,10 +42,11 @@ async function measured(pid: number, options: Parameters<typeof h2load>[0]): Pro
 }
 
 function startBaseline(certFile: string, keyFile: string, responseFile: string): Promise<ReadyProcess> {
-  // The baseline runs with the routing server's node flags, so only the token path differs.
+  // The baseline runs with the routing server's node flags (ROUTING_NODE_ARGS too), so only the token path differs.
+  const extra = (process.env.ROUTING_NODE_ARGS ?? '').split(' ').filter(Boolean);
   return spawnUntilReady({
     name: 'baseline server',
-    args: [...ROUTING_NODE_FLAGS, '--import', 'tsx', 'bench/baseline-server.ts', certFile, keyFile, responseFile],
+    args: [...ROUTING_NODE_FLAGS, ...extra, '--import', 'tsx', 'bench/baseline-server.ts', certFile, keyFile, responseFile],
     env: {},
     readyPrefix: 'BASELINE_READY',
     startTimeoutMs: 30_000,

@@ -13,6 +13,7 @@
 import { CosmosClient } from '@azure/cosmos';
 import type { Container, ContainerDefinition, Database, RetryOptions } from '@azure/cosmos';
 import type { TokenCredential } from '@azure/core-auth';
+import type { HttpClient } from '@azure/core-rest-pipeline';
 import { keepAliveAgent } from './azure-tls.ts';
 
 /** How to reach a Cosmos DB account: a master key or Entra ID credentials, and an optional CA to trust. */
@@ -29,6 +30,8 @@ export interface CosmosConnection {
   requestTimeoutMs?: number;
   /** Throttling retries (default: 9 attempts, at most 30 s waiting in total). */
   retryOptions?: RetryOptions;
+  /** Sends the requests (default: the SDK's own Node client), e.g. common/http/isolated-http-client.ts. */
+  httpClient?: HttpClient;
 }
 
 /** Default throttling retry policy: the SDK's attempt count, with the server's retry-after honoured, capped at 30 s. */
@@ -46,6 +49,7 @@ export function createCosmosClient(connection: CosmosConnection): CosmosClient {
     ...(key ? { key } : {}),
     ...(aadCredentials ? { aadCredentials } : {}),
     agent: keepAliveAgent(caPem),
+    ...(connection.httpClient ? { httpClient: connection.httpClient } : {}),
     connectionPolicy: {
       enableEndpointDiscovery: false,
       requestTimeout: connection.requestTimeoutMs ?? 30_000,

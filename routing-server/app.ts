@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { createEntraTokenVerifier } from '../common/auth/entra-token-verifier.ts';
 import { createCosmosClient } from '../common/cosmos.ts';
+import { isolatedHttpClient } from '../common/http/isolated-http-client.ts';
 import { createLogger } from '../common/logging.ts';
 import { startMetricsListener, type MetricsListener } from '../common/metrics/listener.ts';
 import { CosmosAccountRegistry, REGISTRY_PARTITION_KEY } from './adapters/cosmos-registry.ts';
@@ -45,7 +46,7 @@ function serverCredential(config: RoutingConfig, caPem: string | undefined): Tok
 
 function buildServerCredential(config: RoutingConfig, caPem: string | undefined, observer: EntraAnswerObserver): TokenCredential {
   const { tenantId, clientId, clientSecret, certificateFile } = config.serverIdentity;
-  const common = entraCredentialOptions({ authorityHost: config.entra.authorityHost!, caPem });
+  const common = entraCredentialOptions({ authorityHost: config.entra.authorityHost!, caPem, httpClient: isolatedHttpClient() });
   const options = { ...common, additionalPolicies: [...common.additionalPolicies, observer] };
   if (certificateFile) return new ClientCertificateCredential(tenantId!, clientId!, { certificate: readFileSync(certificateFile, 'utf8') }, options);
   return new ClientSecretCredential(tenantId!, clientId!, clientSecret!, options);
@@ -54,7 +55,10 @@ function buildServerCredential(config: RoutingConfig, caPem: string | undefined,
 /** Starts the routing server described by `config`. */
 export async function startRoutingServer(config: RoutingConfig, logger: Logger = createLogger('routing-server', config.logLevel)): Promise<RunningRoutingServer> {
   const caPem = config.trust.caFile ? readFileSync(config.trust.caFile, 'utf8') : undefined;
-  const cosmos = createCosmosClient({ endpoint: config.cosmos.endpoint!, key: config.cosmos.key ?? undefined, aadCredentials: config.cosmos.key ? undefined : serverCredential(config, caPem), caPem });
+  // Every outbound request (Cosmos DB, Key Vault, Entra ID, the admin JWKS) is sent from one worker thread, so this
+  // thread's stream code serves gRPC only (see common/http/isolated-http-client.ts; measured with bench:token).
+  const httpClient = isolatedHttpClient();
+  const cosmos = createCosmosClient({ endpoint: config.cosmos.endpoint!, key: config.cosmos.key ?? undefined, aadCredentials: config.cosmos.key ? undefined : serverCredential(config, caPem), caPem, httpClient });
   // Cosmos DB may be unreachable at start: the containers are made sure of in the background (health NOT_SERVING until then).
   const containers = new RegistryContainers(cosmos, config.cosmos.database!, [
     { id: config.cosmos.accountsContainer!, partitionKeyPath: REGISTRY_PARTITION_KEY },
@@ -70,8 +74,8 @@ export async function startRoutingServer(config: RoutingConfig, logger: Logger =
     onStale: (what: string) => logger.debug({ what }, 'registry unavailable; using the document last read'),
   };
   const metrics = config.metrics.enabled ? new RoutingMetrics() : undefined;
-  const secrets = new KeyVaultIdentitySecretStore({ vaultUrl: config.keyVault.url!, credential: serverCredential(config, caPem), caPem });
-  const provider = new ManagedIdentityResourceTokenProvider(secrets, new EntraCredentialFactory({ authorityHost: config.entra.authorityHost!, caPem }), {
+  const secrets = new KeyVaultIdentitySecretStore({ vaultUrl: config.keyVault.url!, credential: serverCredential(config, caPem), caPem, httpClient });
+  const provider = new ManagedIdentityResourceTokenProvider(secrets, new EntraCredentialFactory({ authorityHost: config.entra.authorityHost!, caPem, httpClient }), {
     maxTokens: config.cache.maxTokens,
     credentialTtlMs: config.cache.credentialSeconds * 1000,
     onBackgroundError: (key, err) => logger.warn({ account: key.split('\n')[0], reason: (err as Error).message }, 'background token refresh failed'),
@@ -91,6 +95,7 @@ export async function startRoutingServer(config: RoutingConfig, logger: Logger =
     issuers: [`https://sts.windows.net/${config.admin.tenantId}/`, `${authority}/${config.admin.tenantId}/v2.0`],
     audiences: [config.admin.audience!],
     caPem,
+    httpClient,
   });
   const server = buildRoutingServer(
     {

@@ -1,6 +1,7 @@
 /** Verifies Entra ID access tokens: RS256 signature via JWKS, issuer, audience, lifetime; then roles or scopes. */
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { remoteJwks } from './jwks.ts';
+import type { HttpClient } from '@azure/core-rest-pipeline';
+import { fetchJson, fetchJsonWith, remoteJwks } from './jwks.ts';
 
 /** Settings of a verifier. */
 export interface EntraTokenVerifierOptions {
@@ -12,6 +13,8 @@ export interface EntraTokenVerifierOptions {
   audiences: string[];
   /** Private CA for fetching the JWKS. */
   caPem?: string;
+  /** Fetches the JWKS (default: node:https in this thread). */
+  httpClient?: HttpClient;
   /** Clock skew tolerance in seconds (default 60). */
   clockToleranceSeconds?: number;
 }
@@ -39,7 +42,7 @@ export interface VerifiedToken {
 }
 
 /** Builds a verifier for `options`. */
-export function createEntraTokenVerifier(options: EntraTokenVerifierOptions, keys: JWTVerifyGetKey = remoteJwks(options.jwksUri, options.caPem)) {
+export function createEntraTokenVerifier(options: EntraTokenVerifierOptions, keys: JWTVerifyGetKey = remoteJwks(options.jwksUri, options.caPem, undefined, options.httpClient ? fetchJsonWith(options.httpClient) : fetchJson)) {
   return async function verify(token: string | undefined): Promise<VerifiedToken> {
     if (!token) throw new TokenVerificationError('a bearer token is required');
     try {

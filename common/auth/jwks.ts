@@ -3,6 +3,7 @@
  * when a token names an unknown key, at most once per `minRefreshMs`.
  */
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { createPipelineRequest, type HttpClient, type PipelineRequest } from '@azure/core-rest-pipeline';
 import { request } from 'node:https';
 
 /** Fetches a JSON document over https, trusting `caPem` in addition to the system CAs. */
@@ -26,15 +27,28 @@ export function fetchJson(url: string, caPem?: string, timeoutMs = 5_000): Promi
   });
 }
 
+/** Fetches a JSON document: `fetchJson`'s signature. */
+export type JsonFetcher = (url: string, caPem?: string, timeoutMs?: number) => Promise<unknown>;
+
+/** `fetchJson` sent through an Azure SDK HttpClient (e.g. the isolated one, common/http/isolated-http-client.ts). */
+export function fetchJsonWith(client: HttpClient): JsonFetcher {
+  return async (url, caPem, timeoutMs = 5_000) => {
+    const request: PipelineRequest = Object.assign(createPipelineRequest({ url, method: 'GET', timeout: timeoutMs }), caPem ? { tlsSettings: { ca: caPem } } : {});
+    const response = await client.sendRequest(request);
+    if (response.status >= 400) throw new Error(`GET ${url} answered HTTP ${response.status}`);
+    return JSON.parse(response.bodyAsText ?? '');
+  };
+}
+
 /** A key resolver for jose's jwtVerify over a remote JWKS. */
-export function remoteJwks(jwksUri: string, caPem?: string, minRefreshMs = 30_000): JWTVerifyGetKey {
+export function remoteJwks(jwksUri: string, caPem?: string, minRefreshMs = 30_000, fetch: JsonFetcher = fetchJson): JWTVerifyGetKey {
   let local: JWTVerifyGetKey | undefined;
   let fetchedAt = 0;
   let inflight: Promise<void> | undefined;
   const refresh = () =>
     (inflight ??= (async () => {
       try {
-        local = createLocalJWKSet((await fetchJson(jwksUri, caPem)) as JSONWebKeySet);
+        local = createLocalJWKSet((await fetch(jwksUri, caPem)) as JSONWebKeySet);
         fetchedAt = Date.now();
       } finally {
         inflight = undefined;

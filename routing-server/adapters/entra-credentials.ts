@@ -1,6 +1,7 @@
 /** IdentityCredentialFactory over `@azure/identity`: certificate or client-secret credentials for managed identities. */
 import { ClientCertificateCredential, ClientSecretCredential } from '@azure/identity';
 import type { TokenCredential } from '@azure/core-auth';
+import type { HttpClient } from '@azure/core-rest-pipeline';
 import { trustCa } from '../../common/azure-tls.ts';
 import type { ManagedIdentity } from '../domain/account.ts';
 import { RoutingError } from '../domain/errors.ts';
@@ -13,6 +14,8 @@ export interface EntraOptions {
   authorityHost: string;
   /** Private CA to trust (local stand-in). */
   caPem?: string;
+  /** Sends the requests (default: the SDK's own Node client). */
+  httpClient?: HttpClient;
 }
 
 /** Options shared by every credential the mesh builds for Entra ID. */
@@ -22,6 +25,7 @@ export function entraCredentialOptions(options: EntraOptions) {
     // Instance discovery asks login.microsoftonline.com about the authority; a sovereign or local authority is known already.
     disableInstanceDiscovery: true,
     additionalPolicies: trustCa(options.caPem),
+    ...(options.httpClient ? { httpClient: options.httpClient } : {}),
     // One retry layer: callers of the mesh retry UNAVAILABLE with backoff, so the pipeline does not retry too.
     retryOptions: { maxRetries: 0 },
   };

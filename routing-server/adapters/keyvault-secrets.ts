@@ -1,6 +1,7 @@
 /** IdentitySecretStore over Azure Key Vault (`@azure/keyvault-secrets`). */
 import { SecretClient } from '@azure/keyvault-secrets';
 import type { TokenCredential } from '@azure/core-auth';
+import type { HttpClient } from '@azure/core-rest-pipeline';
 import { trustCa } from '../../common/azure-tls.ts';
 import { RoutingError } from '../domain/errors.ts';
 import type { IdentitySecret, IdentitySecretStore } from '../domain/ports.ts';
@@ -14,6 +15,8 @@ export interface KeyVaultSecretStoreOptions {
   credential: TokenCredential;
   /** Private CA to trust (local stand-in). */
   caPem?: string;
+  /** Sends the requests (default: the SDK's own Node client). */
+  httpClient?: HttpClient;
   /** Skip the challenge resource check (needed for a vault not on *.vault.azure.net). */
   disableChallengeResourceVerification?: boolean;
 }
@@ -27,6 +30,7 @@ export class KeyVaultIdentitySecretStore implements IdentitySecretStore {
     this.client = new SecretClient(options.vaultUrl, options.credential, {
       disableChallengeResourceVerification: options.disableChallengeResourceVerification ?? !/\.vault\.azure\.(net|cn)$|\.vault\.usgovcloudapi\.net$/.test(new URL(options.vaultUrl).hostname),
       additionalPolicies: trustCa(options.caPem),
+      ...(options.httpClient ? { httpClient: options.httpClient } : {}),
       // One retry layer: callers retry UNAVAILABLE with backoff.
       retryOptions: { maxRetries: 0 },
     });
