@@ -125,6 +125,7 @@ export async function startRoutingServer(config: RoutingConfig, logger: Logger =
       port: config.metrics.port,
       tls: { certPem: readFileSync(config.tls.certFile!, 'utf8'), keyPem: readFileSync(config.tls.keyFile!, 'utf8') },
       ...(config.metrics.bearerToken ? { bearerToken: config.metrics.bearerToken } : {}),
+      onError: (err) => logger.error({ err }, 'metrics listener failed'),
     }).catch(async (err: unknown) => {
       await server.shutdown(0);
       cosmos.dispose();
