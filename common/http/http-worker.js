@@ -4,8 +4,8 @@
  * each request it is sent with node:http(s), keep-alive agents per TLS
  * setting, and answers with the status, headers and whole body.
  *
- * Plain JavaScript: a worker thread starts without the parent's TypeScript
- * loader (Node 20 does not run `--import` hooks for it).
+ * Plain JavaScript: the worker starts with no node flags (`execArgv: []`),
+ * so without the parent's TypeScript loader.
  *
  * @typedef {import('./isolated-http-client.ts').WireRequest} WireRequest
  * @typedef {import('./isolated-http-client.ts').WireAnswer} WireAnswer

@@ -21,7 +21,8 @@
 import { createHttpHeaders, RestError, type HttpClient, type PipelineRequest, type PipelineResponse } from '@azure/core-rest-pipeline';
 import { Worker } from 'node:worker_threads';
 
-/** What the worker (http-worker.js) is sent and answers. */
+// What the worker (http-worker.js) is sent and answers.
+
 /** TLS options a request carries (private CAs, client certificates). */
 export interface WireTls {
   ca?: string | Buffer | Array<string | Buffer>;

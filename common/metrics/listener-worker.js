@@ -2,8 +2,9 @@
 /**
  * The worker side of the metrics listener (listener.ts): an HTTPS server that
  * hands each request's method, URL and authorization header to the parent
- * thread and writes back the answer it is given. Plain JavaScript: a worker
- * thread starts without the parent's TypeScript loader.
+ * thread and writes back the answer it is given. Plain JavaScript: the worker
+ * starts with no node flags (`execArgv: []`), so without the parent's
+ * TypeScript loader.
  *
  * @typedef {import('./listener.ts').ScrapeRequest} ScrapeRequest
  * @typedef {import('./listener.ts').ScrapeAnswer} ScrapeAnswer
