@@ -1,6 +1,7 @@
 /** Composition root of the routing server: config → adapters → domain → gRPC server. */
 import { ClientCertificateCredential, ClientSecretCredential } from '@azure/identity';
 import type { TokenCredential } from '@azure/core-auth';
+import type { HttpClient } from '@azure/core-rest-pipeline';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { createEntraTokenVerifier } from '../common/auth/entra-token-verifier.ts';
@@ -40,13 +41,13 @@ export interface RunningRoutingServer {
   stop(): Promise<void>;
 }
 
-function serverCredential(config: RoutingConfig, caPem: string | undefined): TokenCredential {
-  return new ObservedEntraCredential((observer) => buildServerCredential(config, caPem, observer));
+function serverCredential(config: RoutingConfig, caPem: string | undefined, httpClient: HttpClient): TokenCredential {
+  return new ObservedEntraCredential((observer) => buildServerCredential(config, caPem, httpClient, observer));
 }
 
-function buildServerCredential(config: RoutingConfig, caPem: string | undefined, observer: EntraAnswerObserver): TokenCredential {
+function buildServerCredential(config: RoutingConfig, caPem: string | undefined, httpClient: HttpClient, observer: EntraAnswerObserver): TokenCredential {
   const { tenantId, clientId, clientSecret, certificateFile } = config.serverIdentity;
-  const common = entraCredentialOptions({ authorityHost: config.entra.authorityHost!, caPem, httpClient: isolatedHttpClient() });
+  const common = entraCredentialOptions({ authorityHost: config.entra.authorityHost!, caPem, httpClient });
   const options = { ...common, additionalPolicies: [...common.additionalPolicies, observer] };
   if (certificateFile) return new ClientCertificateCredential(tenantId!, clientId!, { certificate: readFileSync(certificateFile, 'utf8') }, options);
   return new ClientSecretCredential(tenantId!, clientId!, clientSecret!, options);
@@ -58,7 +59,7 @@ export async function startRoutingServer(config: RoutingConfig, logger: Logger =
   // Every outbound request (Cosmos DB, Key Vault, Entra ID, the admin JWKS) is sent from one worker thread, so this
   // thread's stream code serves gRPC only (see common/http/isolated-http-client.ts; measured with bench:token).
   const httpClient = isolatedHttpClient();
-  const cosmos = createCosmosClient({ endpoint: config.cosmos.endpoint!, key: config.cosmos.key ?? undefined, aadCredentials: config.cosmos.key ? undefined : serverCredential(config, caPem), caPem, httpClient });
+  const cosmos = createCosmosClient({ endpoint: config.cosmos.endpoint!, key: config.cosmos.key ?? undefined, aadCredentials: config.cosmos.key ? undefined : serverCredential(config, caPem, httpClient), caPem, httpClient });
   // Cosmos DB may be unreachable at start: the containers are made sure of in the background (health NOT_SERVING until then).
   const containers = new RegistryContainers(cosmos, config.cosmos.database!, [
     { id: config.cosmos.accountsContainer!, partitionKeyPath: REGISTRY_PARTITION_KEY },
@@ -74,7 +75,7 @@ export async function startRoutingServer(config: RoutingConfig, logger: Logger =
     onStale: (what: string) => logger.debug({ what }, 'registry unavailable; using the document last read'),
   };
   const metrics = config.metrics.enabled ? new RoutingMetrics() : undefined;
-  const secrets = new KeyVaultIdentitySecretStore({ vaultUrl: config.keyVault.url!, credential: serverCredential(config, caPem), caPem, httpClient });
+  const secrets = new KeyVaultIdentitySecretStore({ vaultUrl: config.keyVault.url!, credential: serverCredential(config, caPem, httpClient), caPem, httpClient });
   const provider = new ManagedIdentityResourceTokenProvider(secrets, new EntraCredentialFactory({ authorityHost: config.entra.authorityHost!, caPem, httpClient }), {
     maxTokens: config.cache.maxTokens,
     credentialTtlMs: config.cache.credentialSeconds * 1000,
