@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { GetTokenRequest, GetTokenResponse, TokenServiceClient } from '../gen/fhirmesh/routing/v1/token_service.ts';
 import { bearerMetadata, tlsChannelCredentials, unaryCall } from '../common/grpc/client.ts';
 import { startRoutingSetup } from '../dev/routing-setup.ts';
-import { ROUTING_NODE_FLAGS } from '../dev/routing-process.ts';
+import { routingNodeArgs } from '../dev/routing-process.ts';
 import { statOf } from '../dev/processes.ts';
 import { spawnUntilReady, type ReadyProcess } from '../dev/ready-process.ts';
 import { ensureH2load, grpcFrame, h2load, type LoadResult } from './h2load.ts';
@@ -54,10 +54,9 @@ function scrape(url: string, caPem: string): Promise<void> {
 
 function startBaseline(certFile: string, keyFile: string, responseFile: string): Promise<ReadyProcess> {
   // The baseline runs with the routing server's node flags (ROUTING_NODE_ARGS too), so only the token path differs.
-  const extra = (process.env.ROUTING_NODE_ARGS ?? '').split(' ').filter(Boolean);
   return spawnUntilReady({
     name: 'baseline server',
-    args: [...ROUTING_NODE_FLAGS, ...extra, '--import', 'tsx', 'bench/baseline-server.ts', certFile, keyFile, responseFile],
+    args: [...routingNodeArgs(), '--import', 'tsx', 'bench/baseline-server.ts', certFile, keyFile, responseFile],
     env: {},
     readyPrefix: 'BASELINE_READY',
     startTimeoutMs: 30_000,

@@ -22,15 +22,18 @@ export interface RoutingProcess {
  */
 export const ROUTING_NODE_FLAGS = ['--max-semi-space-size=64'];
 
+/** The node flags a routing server process gets: ROUTING_NODE_FLAGS, then ROUTING_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it). */
+export function routingNodeArgs(): string[] {
+  return [...ROUTING_NODE_FLAGS, ...(process.env.ROUTING_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+}
+
 const mainPath = fileURLToPath(new URL('../routing-server/main.ts', import.meta.url));
 
 /** Spawns the routing server with `env` (ROUTING_* settings) and resolves when it listens. */
 export async function spawnRoutingServer(env: Record<string, string>, startTimeoutMs = 30_000): Promise<RoutingProcess> {
-  // ROUTING_NODE_ARGS adds node flags to the child (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it).
-  const nodeArgs = [...ROUTING_NODE_FLAGS, ...(process.env.ROUTING_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const { child, ready, stop } = await spawnUntilReady({
     name: 'routing server',
-    args: [...nodeArgs, '--import', 'tsx', mainPath],
+    args: [...routingNodeArgs(), '--import', 'tsx', mainPath],
     env,
     readyPrefix: 'ROUTING_READY',
     startTimeoutMs,
