@@ -9,7 +9,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,16 +16,13 @@ import { promisify } from 'node:util';
 import { startRoutingSetup, type RoutingSetup } from '../../dev/routing-setup.ts';
 import { startStandIns, type StandIns } from '../../dev/standins.ts';
 import { loud } from '../support/hooks.ts';
+import { https } from '../support/https.ts';
 import { getToken, tokenClient } from '../faults/support/routing-calls.ts';
 
 const probe = fileURLToPath(new URL('../support/http-probe.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'http-probe-'));
 let standIns: StandIns;
 let setup: RoutingSetup | undefined;
-
-function scrape(url: string, ca: string): Promise<number> {
-  return new Promise((resolve, reject) => get(url, { ca }, (res) => res.resume().on('end', () => resolve(res.statusCode ?? 0))).on('error', reject));
-}
 
 const counts = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as { client: number; server: number };
 
@@ -66,8 +62,8 @@ test('provisioning, a cold GetToken and metrics scrapes: all outbound and metric
   // The traffic did happen: the identity's token came from Entra ID, and the admin JWKS was fetched.
   assert.is(standIns.entra.stats().byAppId[account.clientId.toLowerCase()]?.issued, 1);
   assert.ok(standIns.entra.stats().jwksRequests > jwksBefore, 'the admin JWKS was fetched');
-  assert.is(await scrape(setup.metricsUrl!, standIns.tls.caPem), 200);
-  assert.is(await scrape(setup.metricsUrl!, standIns.tls.caPem), 200);
+  assert.is((await https(setup.metricsUrl!, { ca: standIns.tls.caPem })).status, 200);
+  assert.is((await https(setup.metricsUrl!, { ca: standIns.tls.caPem })).status, 200);
   await setup.stop();
   setup = undefined;
   assert.equal(counts(file), { client: 0, server: 0 });
