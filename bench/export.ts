@@ -25,7 +25,7 @@ import { ensureLocalTls } from '../dev/certs.ts';
 import { startEntra } from '../dev/entra/index.ts';
 import { openExportEngine } from '../fhir-server/export/engine/open.ts';
 import { exportDefaults } from '../fhir-server/export/engine/options.ts';
-import { openStore } from '../fhir-server/seed/connection.ts';
+import { openStore } from '../dev/seed/connection.ts';
 import { seedSynthetic } from '../fhir-server/seed/seed-synthetic.ts';
 import { writeBaseline } from './export-baseline.ts';
 import { patientsFor } from './export-data.ts';

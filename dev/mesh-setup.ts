@@ -7,7 +7,7 @@
 import { ClientSecretCredential } from '@azure/identity';
 import { randomBytes } from 'node:crypto';
 import { createLogger } from '../common/logging.ts';
-import { entraCredentialOptions } from '../routing-server/adapters/entra-credentials.ts';
+import { entraCredentialOptions } from '../common/auth/entra-credential-options.ts';
 import { startFhirServer, type RunningFhirServer } from '../fhir-server/app.ts';
 import { loadFhirServerConfig } from '../fhir-server/config/load.ts';
 import type { ExportJobConfiguration } from '../gen/fhirmesh/routing/v1/account.ts';

@@ -7,7 +7,7 @@
 import { ClientSecretCredential } from '@azure/identity';
 import type { DestinationStream } from 'pino';
 import { randomBytes } from 'node:crypto';
-import { entraCredentialOptions } from '../routing-server/adapters/entra-credentials.ts';
+import { entraCredentialOptions } from '../common/auth/entra-credential-options.ts';
 import { startRoutingServer, type RunningRoutingServer } from '../routing-server/app.ts';
 import { loadRoutingConfig, type RoutingConfig } from '../routing-server/config.ts';
 import { AccountServiceClient } from '../gen/fhirmesh/routing/v1/account_service.ts';

@@ -17,7 +17,7 @@ import { guardDecoding } from '../common/grpc/decode-guard.ts';
 import { ServerHealth } from '../common/grpc/health.ts';
 import { addReflection } from '../common/grpc/reflection.ts';
 import { serverCredentials } from '../common/grpc/server-tls.ts';
-import { entraCredentialOptions } from '../routing-server/adapters/entra-credentials.ts';
+import { entraCredentialOptions } from '../common/auth/entra-credential-options.ts';
 import { watchAccountOverrides } from './config/account-overrides.ts';
 import { EffectiveConfiguration } from './config/effective-configuration.ts';
 import type { LoadedConfiguration } from './config/load.ts';

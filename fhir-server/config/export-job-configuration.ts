@@ -1,9 +1,9 @@
 /**
  * `ExportJobConfiguration`: the export settings a FHIR service runs with, and
- * the account's overrides of them. Overrides are checked by the routing
- * server's own `validateExportOverrides`, so both sides enforce one set of bounds.
+ * the account's overrides of them. Overrides are checked by the contract's own
+ * `validateExportOverrides` (common/contracts), as the routing server checks them.
  */
-import { validateExportOverrides, type ExportJobConfigurationOverrides } from '../../routing-server/domain/account.ts';
+import { validateExportOverrides, type ExportJobConfigurationOverrides } from '../../common/contracts/export-job-configuration.ts';
 import type { FhirSettings } from './schema.ts';
 
 export type { ExportJobConfigurationOverrides };

@@ -1,35 +1,11 @@
 /** IdentityCredentialFactory over `@azure/identity`: certificate or client-secret credentials for managed identities. */
 import { ClientCertificateCredential, ClientSecretCredential } from '@azure/identity';
 import type { TokenCredential } from '@azure/core-auth';
-import type { HttpClient } from '@azure/core-rest-pipeline';
-import { trustCa } from '../../common/azure-tls.ts';
+import { entraCredentialOptions, type EntraOptions } from '../../common/auth/entra-credential-options.ts';
 import type { ManagedIdentity } from '../domain/account.ts';
 import { RoutingError } from '../domain/errors.ts';
 import type { IdentityCredentialFactory, IdentitySecret } from '../domain/ports.ts';
 import { ObservedEntraCredential } from './entra-observed-credential.ts';
-
-/** Where Entra ID is. */
-export interface EntraOptions {
-  /** Authority host, e.g. https://login.microsoftonline.com (or the local stand-in). */
-  authorityHost: string;
-  /** Private CA to trust (local stand-in). */
-  caPem?: string;
-  /** Sends the requests (default: the SDK's own Node client). */
-  httpClient?: HttpClient;
-}
-
-/** Options shared by every credential the mesh builds for Entra ID. */
-export function entraCredentialOptions(options: EntraOptions) {
-  return {
-    authorityHost: options.authorityHost,
-    // Instance discovery asks login.microsoftonline.com about the authority; a sovereign or local authority is known already.
-    disableInstanceDiscovery: true,
-    additionalPolicies: trustCa(options.caPem),
-    ...(options.httpClient ? { httpClient: options.httpClient } : {}),
-    // One retry layer: callers of the mesh retry UNAVAILABLE with backoff, so the pipeline does not retry too.
-    retryOptions: { maxRetries: 0 },
-  };
-}
 
 /** Chooses the credential kind from the identity's setting or the secret's content type. */
 export function credentialKindOf(identity: ManagedIdentity, secret: IdentitySecret): 'certificate' | 'client-secret' {

@@ -1,6 +1,10 @@
 /** The account as the domain sees it, and validation of its parts. */
+import { validateExportOverrides as validateContractOverrides, type ExportJobConfigurationOverrides } from '../../common/contracts/export-job-configuration.ts';
+import { InvalidContractValue } from '../../common/contracts/invalid-value.ts';
 import { RoutingError } from './errors.ts';
 import { normaliseResourceUri } from './resource-uri.ts';
+
+export type { ExportJobConfigurationOverrides };
 
 /** Kinds of credential a managed identity's Key Vault secret may hold. */
 export type CredentialKind = 'unspecified' | 'certificate' | 'client-secret';
@@ -15,19 +19,6 @@ export interface ManagedIdentity {
   secretName: string;
   /** Credential kind; unspecified means "by the secret's content type". */
   credentialKind: CredentialKind;
-}
-
-/** Per-account overrides of a FHIR service's export settings; absent = not overridden. */
-export interface ExportJobConfigurationOverrides {
-  storageAccountUri?: string;
-  maximumNumberOfConcurrentJobsAllowed?: number;
-  jobHeartbeatTimeoutThresholdSeconds?: number;
-  jobPollingFrequencySeconds?: number;
-  maximumNumberOfResourcesPerQuery?: number;
-  numberOfPagesPerCommit?: number;
-  rollingFileSizeInMb?: number;
-  maxJobRestartCount?: number;
-  defaultContainer?: string;
 }
 
 /** Account state. */
@@ -60,7 +51,6 @@ export interface AccountRecord {
 const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$/;
 const GUIDISH_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const SECRET_NAME_RE = /^[0-9a-zA-Z-]{1,127}$/;
-const CONTAINER_RE = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
 /** Checks an account name; throws `invalid-argument`. */
 export function validateAccountName(name: string): string {
@@ -96,40 +86,12 @@ export function validateAllowedResources(uris: string[]): string[] {
   return [...out];
 }
 
-const INT_RULES: Record<string, [number, number]> = {
-  maximumNumberOfConcurrentJobsAllowed: [1, 64],
-  jobHeartbeatTimeoutThresholdSeconds: [5, 86_400],
-  jobPollingFrequencySeconds: [1, 3_600],
-  maximumNumberOfResourcesPerQuery: [1, 10_000],
-  numberOfPagesPerCommit: [1, 1_000],
-  rollingFileSizeInMb: [1, 100_000],
-  maxJobRestartCount: [0, 100],
-};
-
-/** Checks export overrides against the same bounds the FHIR service enforces; throws naming the field. */
+/** Checks export overrides against the contract's bounds (common/contracts); throws `invalid-argument` naming the field. */
 export function validateExportOverrides(input: ExportJobConfigurationOverrides | undefined): ExportJobConfigurationOverrides {
-  const out: ExportJobConfigurationOverrides = {};
-  if (!input) return out;
-  for (const [key, [min, max]] of Object.entries(INT_RULES)) {
-    const value = (input as Record<string, unknown>)[key];
-    if (value === undefined || value === null) continue;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      throw new RoutingError('invalid-argument', `export_job_configuration.${key} must be an integer from ${min} to ${max}`);
-    }
-    (out as Record<string, number>)[key] = value;
+  try {
+    return validateContractOverrides(input);
+  } catch (err) {
+    if (err instanceof InvalidContractValue) throw new RoutingError('invalid-argument', err.message);
+    throw err;
   }
-  if (input.storageAccountUri !== undefined && input.storageAccountUri !== '') {
-    try {
-      out.storageAccountUri = normaliseResourceUri(input.storageAccountUri);
-    } catch (err) {
-      throw new RoutingError('invalid-argument', `export_job_configuration.storage_account_uri: ${(err as Error).message}`);
-    }
-  }
-  if (input.defaultContainer !== undefined && input.defaultContainer !== '') {
-    if (!CONTAINER_RE.test(input.defaultContainer)) {
-      throw new RoutingError('invalid-argument', 'export_job_configuration.default_container must be a storage container name (3-63 of a-z, 0-9, "-")');
-    }
-    out.defaultContainer = input.defaultContainer;
-  }
-  return out;
 }

@@ -1,47 +1,14 @@
-/** Validation and normalisation of resource URIs (token audiences). */
+/** Resource URIs (token audiences) as the routing domain checks them: the contract's rule, failing as `invalid-argument`. */
+import { InvalidContractValue } from '../../common/contracts/invalid-value.ts';
+import { normaliseResourceUri as normaliseByContract } from '../../common/contracts/resource-uri.ts';
 import { RoutingError } from './errors.ts';
 
-const MAX_LENGTH = 2048;
-
-/**
- * Normalises a resource URI: https only, absolute, no credentials, query or
- * fragment; lower-case host; no default port; no trailing slash; a trailing
- * "/.default" scope suffix is removed. Throws `invalid-argument` saying why.
- */
+/** Normalises a resource URI (see common/contracts/resource-uri.ts); throws `invalid-argument` saying why. */
 export function normaliseResourceUri(input: string): string {
-  const known = normalised.get(input);
-  if (known !== undefined) return known;
-  const result = normalise(input);
-  if (normalised.size >= 1_000) normalised.clear();
-  normalised.set(input, result);
-  return result;
-}
-
-// Valid inputs seen recently (bounded): the hot path asks for the same few resources again and again.
-const normalised = new Map<string, string>();
-
-function normalise(input: string): string {
-  if (typeof input !== 'string' || input.trim() === '') {
-    throw new RoutingError('invalid-argument', 'resource_uri is required: an absolute https URI such as https://storage.azure.com');
-  }
-  if (input.length > MAX_LENGTH) {
-    throw new RoutingError('invalid-argument', `resource_uri is longer than ${MAX_LENGTH} characters`);
-  }
-  let raw = input.trim();
-  if (raw.endsWith('/.default')) raw = raw.slice(0, -'/.default'.length);
-  let url: URL;
   try {
-    url = new URL(raw);
-  } catch {
-    throw new RoutingError('invalid-argument', 'resource_uri is not an absolute URI');
+    return normaliseByContract(input);
+  } catch (err) {
+    if (err instanceof InvalidContractValue) throw new RoutingError('invalid-argument', err.message);
+    throw err;
   }
-  if (url.protocol !== 'https:') {
-    throw new RoutingError('invalid-argument', `resource_uri must use https, not ${url.protocol.replace(/:$/, '')}`);
-  }
-  if (url.username || url.password) throw new RoutingError('invalid-argument', 'resource_uri must not carry credentials');
-  if (url.search || raw.includes('?')) throw new RoutingError('invalid-argument', 'resource_uri must not have a query string');
-  if (url.hash || raw.includes('#')) throw new RoutingError('invalid-argument', 'resource_uri must not have a fragment');
-  const path = url.pathname.replace(/\/+$/, '');
-  if (path.includes('/..') || path.includes('/./')) throw new RoutingError('invalid-argument', 'resource_uri must not contain dot segments');
-  return `https://${url.host.toLowerCase()}${path}`;
 }

@@ -138,7 +138,7 @@ test('the CLI seeds a given account and reports resources/s', async () => {
   const database = `seed-cli-${process.pid}`;
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'fhir-server/seed/main.ts', '--patients', '25', '--seed', 'cli', '--endpoint', fixture.cosmos.endpoint, '--key', fixture.cosmos.key, '--ca-file', fixture.caFile, '--database', database],
+    ['--import', 'tsx', 'dev/seed/main.ts', '--patients', '25', '--seed', 'cli', '--endpoint', fixture.cosmos.endpoint, '--key', fixture.cosmos.key, '--ca-file', fixture.caFile, '--database', database],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';

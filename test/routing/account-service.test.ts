@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { status } from '@grpc/grpc-js';
 import { ClientSecretCredential } from '@azure/identity';
 import { bearerMetadata, unaryCall } from '../../common/grpc/client.ts';
-import { entraCredentialOptions } from '../../routing-server/adapters/entra-credentials.ts';
+import { entraCredentialOptions } from '../../common/auth/entra-credential-options.ts';
 import { ROUTING_API, startRoutingSetup, type RoutingSetup } from '../../dev/routing-setup.ts';
 import type { Account } from '../../gen/fhirmesh/routing/v1/account.ts';
 import { expectStatus } from '../support/grpc.ts';

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { bearerMetadata, tlsChannelCredentials, unaryCall } from '../../common/grpc/client.ts';
 import { FHIR_API, startMeshSetup, type MeshSetup } from '../../dev/mesh-setup.ts';
 import { ROUTING_API } from '../../dev/routing-setup.ts';
-import { entraCredentialOptions } from '../../routing-server/adapters/entra-credentials.ts';
+import { entraCredentialOptions } from '../../common/auth/entra-credential-options.ts';
 import { ExportServiceClient } from '../../gen/fhirmesh/fhir/v1/export_service.ts';
 import { expectStatus } from '../support/grpc.ts';
 import { loud } from '../support/hooks.ts';

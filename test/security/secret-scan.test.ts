@@ -26,7 +26,7 @@ import { createIdentityCertificate } from '../../dev/certs.ts';
 import { FHIR_API, fhirEnvironment } from '../../dev/mesh-setup.ts';
 import { ADMIN_ROLE, ROUTING_API, routingEnvironment, type RoutingSetup } from '../../dev/routing-setup.ts';
 import { startStandIns, type StandIns } from '../../dev/standins.ts';
-import { entraCredentialOptions } from '../../routing-server/adapters/entra-credentials.ts';
+import { entraCredentialOptions } from '../../common/auth/entra-credential-options.ts';
 import { AccountServiceClient } from '../../gen/fhirmesh/routing/v1/account_service.ts';
 import { CredentialKind } from '../../gen/fhirmesh/routing/v1/account.ts';
 import { RefreshTokenServiceClient } from '../../gen/fhirmesh/routing/v1/refresh_token_service.ts';

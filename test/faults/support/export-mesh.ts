@@ -11,7 +11,7 @@ import { createCosmosClient } from '../../../common/cosmos.ts';
 import { FHIR_API, fhirEnvironment } from '../../../dev/mesh-setup.ts';
 import { startRoutingSetup, type ProvisionedAccount, type RoutingSetup } from '../../../dev/routing-setup.ts';
 import type { StandInsOptions } from '../../../dev/standins.ts';
-import { entraCredentialOptions } from '../../../routing-server/adapters/entra-credentials.ts';
+import { entraCredentialOptions } from '../../../common/auth/entra-credential-options.ts';
 import { openCosmosResourceStore, type CosmosResourceStore } from '../../../fhir-server/store/cosmos-resource-store.ts';
 import { CosmosJobStore } from '../../../fhir-server/export/engine/cosmos-job-store.ts';
 

@@ -18,7 +18,7 @@ import { exportCallerOf } from '../../../fhir-server/http/auth-principal.ts';
 import { buildApp } from '../../../fhir-server/http/app.ts';
 import { sendError } from '../../../fhir-server/http/fhir-routes.ts';
 import type { ResourceStore } from '../../../fhir-server/store/resource-store.ts';
-import { entraCredentialOptions } from '../../../routing-server/adapters/entra-credentials.ts';
+import { entraCredentialOptions } from '../../../common/auth/entra-credential-options.ts';
 import { freshStore, startCosmosFixture, type CosmosFixture } from '../../fhir/support/cosmos.ts';
 import { memoryLogger, requiredEnv } from './config.ts';
 

@@ -3,7 +3,7 @@ import { ClientSecretCredential } from '@azure/identity';
 import type { CosmosClient } from '@azure/cosmos';
 import { randomBytes } from 'node:crypto';
 import { FHIR_API, type MeshSetup } from '../../../dev/mesh-setup.ts';
-import { entraCredentialOptions } from '../../../routing-server/adapters/entra-credentials.ts';
+import { entraCredentialOptions } from '../../../common/auth/entra-credential-options.ts';
 
 /** A REST client identity of its own (its own app registration, so its own principal). */
 export interface ClientIdentity {

@@ -1,5 +1,5 @@
 /**
- * `npm run seed -- --patients N [files...]`: fills a FHIR resource store with
+ * `npm run seed -- --patients N [files...]` (dev/seed/main.ts): fills a FHIR resource store with
  * deterministic synthetic patients and/or FHIR files (NDJSON, Bundles, a Synthea
  * directory), with a progress bar on stderr and the rate at the end.
  *
@@ -8,11 +8,11 @@
  * (memory only; --keep keeps it serving until Ctrl-C).
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { FhirService } from '../fhir/fhir-service.ts';
+import { FhirService } from '../../fhir-server/fhir/fhir-service.ts';
 import { openStore } from './connection.ts';
-import { loadFiles } from './load-files.ts';
+import { loadFiles } from '../../fhir-server/seed/load-files.ts';
 import { ProgressBar } from './progress.ts';
-import { estimateResources, seedSynthetic } from './seed-synthetic.ts';
+import { estimateResources, seedSynthetic } from '../../fhir-server/seed/seed-synthetic.ts';
 
 /** Parsed command line. */
 interface SeedCli {

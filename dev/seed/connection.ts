@@ -9,9 +9,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createCosmosClient } from '../../common/cosmos.ts';
-import { repoRoot } from '../../dev/certs.ts';
-import { openCosmosResourceStore } from '../store/cosmos-resource-store.ts';
-import type { CosmosResourceStore } from '../store/cosmos-resource-store.ts';
+import { openCosmosResourceStore } from '../../fhir-server/store/cosmos-resource-store.ts';
+import type { CosmosResourceStore } from '../../fhir-server/store/cosmos-resource-store.ts';
+import { repoRoot } from '../certs.ts';
 
 /** How to reach the database. */
 export interface ConnectionOptions {
