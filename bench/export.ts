@@ -72,7 +72,7 @@ try {
     credential: newCredential(),
     caPem: tls.caPem,
     logger: createLogger('bench-export', 'warn'),
-    options: { storageAccountUri: azurite.blobUrl, maximumNumberOfResourcesPerQuery: pageSize, maximumNumberOfConcurrentJobsAllowed: workers, jobPollingFrequencySeconds: 0.2 },
+    options: { storageAccountUri: azurite.blobUrl, maximumNumberOfResourcesPerQuery: pageSize, maximumNumberOfConcurrentJobsAllowed: workers },
   });
   engine.pool.start();
 

@@ -105,3 +105,20 @@ export type FhirSettings = SettingsOf<typeof fhirSettingsSchema>;
 export function describeFhirSettings(): string {
   return ['| Setting | Environment | Default | Meaning |', '|---|---|---|---|', ...describeSettings(fhirSettingsSchema)].join('\n');
 }
+
+const exportSchema = fhirSettingsSchema.export;
+
+/** Built-in defaults of the export settings: their one source (the export engine's defaults and bench:export take them from here). */
+export const exportSettingDefaults = Object.freeze({
+  maximumNumberOfConcurrentJobsAllowed: exportSchema.maximumNumberOfConcurrentJobsAllowed.default,
+  jobHeartbeatTimeoutThresholdSeconds: exportSchema.jobHeartbeatTimeoutThresholdSeconds.default,
+  jobPollingFrequencySeconds: exportSchema.jobPollingFrequencySeconds.default,
+  maximumNumberOfResourcesPerQuery: exportSchema.maximumNumberOfResourcesPerQuery.default,
+  numberOfPagesPerCommit: exportSchema.numberOfPagesPerCommit.default,
+  rollingFileSizeInMb: exportSchema.rollingFileSizeInMb.default,
+  maxJobRestartCount: exportSchema.maxJobRestartCount.default,
+  defaultContainer: exportSchema.defaultContainer.default,
+  outputExpirySeconds: exportSchema.outputExpirySeconds.default,
+  manifestSasUrls: exportSchema.manifestSasUrls.default,
+  sasUrlLifetimeSeconds: exportSchema.sasUrlLifetimeSeconds.default,
+});

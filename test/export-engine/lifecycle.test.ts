@@ -53,13 +53,14 @@ async function until(what: string, check: () => Promise<boolean> | boolean, limi
   }
 }
 
-it('a job is visible to its owner only; its files stream back and get a read SAS URL', async () => {
-  const engine = await fx.engine({ fileSasMinutes: 5 });
+it('a job is visible to its owner only; its files stream back and get a read SAS URL; output expires as configured', async () => {
+  const engine = await fx.engine({ sasUrlLifetimeSeconds: 300, outputExpirySeconds: 120 });
   const { id } = await engine.start(exportRequest({ types: ['Patient'] }), caller);
   assert.is(await engine.get(id, other), undefined);
   assert.is(await engine.cancel(id, other), undefined);
   const view = await waitForEnd(engine, id);
   assert.is(view.status, 'completed', JSON.stringify(view.failure));
+  assert.is(Date.parse(view.expireTime!) - Date.parse(view.endTime!), 120_000, 'expireTime is outputExpirySeconds after the end');
   const stored = await readBlob(fx.blobs, 'exports', `${id}/Patient-1.ndjson`);
   const opened = await engine.openFile(id, 'Patient-1.ndjson', caller);
   assert.ok(opened);

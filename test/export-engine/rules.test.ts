@@ -115,7 +115,7 @@ test('redaction: tokens, SAS signatures and URL queries never reach a message', 
 test('options: defaults, overrides, sub-MiB rolling for tests, and invalid values refused', () => {
   const options = resolveExportOptions({ rollingFileSizeInMb: 2, maximumNumberOfConcurrentJobsAllowed: undefined });
   assert.is(rollingBytes(options), 2 * 1024 * 1024);
-  assert.is(options.maximumNumberOfConcurrentJobsAllowed, 4);
+  assert.is(options.maximumNumberOfConcurrentJobsAllowed, 1, 'the documented default');
   assert.is(rollingBytes(resolveExportOptions({ rollingFileSizeBytes: 1000 })), 1000);
   assert.ok(Object.isFrozen(options));
   assert.throws(() => resolveExportOptions({ numberOfPagesPerCommit: 0 }), (e: unknown) => e instanceof ExportError && /numberOfPagesPerCommit/.test(e.message));

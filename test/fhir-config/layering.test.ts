@@ -10,6 +10,7 @@ import { ensureLocalTls, type LocalTls } from '../../dev/certs.ts';
 import { EffectiveConfiguration } from '../../fhir-server/config/effective-configuration.ts';
 import { loadFhirServerConfig } from '../../fhir-server/config/load.ts';
 import { describeFhirSettings, fhirSettingsSchema } from '../../fhir-server/config/schema.ts';
+import { exportDefaults, resolveExportOptions } from '../../fhir-server/export/engine/options.ts';
 import { loud } from '../support/hooks.ts';
 import { configFile, requiredEnv, thrownMessage } from './support/config.ts';
 
@@ -40,6 +41,17 @@ test('with only the required settings, every other value is its documented defau
     sasUrlLifetimeSeconds: 3600,
   });
   assert.ok(Object.values(loaded.exportSources).every((source) => source === 'default'));
+});
+
+test('the export engine runs the documented defaults: every export setting it shares with the configuration has the same default', () => {
+  const loaded = loadFhirServerConfig(undefined, requiredEnv(tls));
+  const engine = resolveExportOptions({});
+  const shared = Object.keys(loaded.export).filter((key) => key in exportDefaults);
+  assert.ok(shared.length >= 10, `shared keys: ${shared.join(', ')}`);
+  for (const key of shared) assert.is(engine[key as keyof typeof engine], loaded.export[key as keyof typeof loaded.export], key);
+  // The configuration's export block handed to the engine, as app.ts does, leaves nothing of the engine's own at a different value.
+  const run = resolveExportOptions({ ...loaded.export });
+  for (const key of shared) assert.is(run[key as keyof typeof run], loaded.export[key as keyof typeof loaded.export], key);
 });
 
 test('the config file beats defaults, the environment beats the file, account overrides beat the environment', () => {

@@ -25,7 +25,7 @@ export interface DestinationResolver {
   /** Called when a job ends: a client destination's secret is deleted. */
   release(destination: ExportDestination): Promise<void>;
   /** A read-only user delegation SAS URL for a blob of a default destination, when possible. */
-  readUrl?(destination: ExportDestination, blobName: string, minutes: number): Promise<string | undefined>;
+  readUrl?(destination: ExportDestination, blobName: string, seconds: number): Promise<string | undefined>;
 }
 
 /** Options of {@link BlobDestinations}. */
@@ -85,11 +85,11 @@ export class BlobDestinations implements DestinationResolver {
     await calling('Key Vault', () => secrets.remove(destination.secretName));
   }
 
-  async readUrl(destination: ExportDestination, blobName: string, minutes: number): Promise<string | undefined> {
-    if (destination.kind !== 'default' || minutes <= 0) return undefined;
+  async readUrl(destination: ExportDestination, blobName: string, seconds: number): Promise<string | undefined> {
+    if (destination.kind !== 'default' || seconds <= 0) return undefined;
     const service = this.#defaultService();
     const startsOn = new Date(Date.now() - 60_000);
-    const expiresOn = new Date(Date.now() + minutes * 60_000);
+    const expiresOn = new Date(Date.now() + seconds * 1000);
     const key = await calling('Blob Storage', () => service.getUserDelegationKey(startsOn, expiresOn));
     const blob = service.getContainerClient(destination.container).getBlobClient(blobName);
     return blob.generateUserDelegationSasUrl({ permissions: BlobSASPermissions.parse('r'), startsOn, expiresOn, version: blobSasVersion }, key);

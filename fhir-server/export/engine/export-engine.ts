@@ -122,7 +122,7 @@ export class ExportEngine implements ExportJobs {
     }
     this.#ctx.logger.info({ jobId: stored.id, level: request.level, correlationId: caller.correlationId }, 'export queued');
     this.pool.nudge();
-    return toJobView(stored, options.outputRetentionHours);
+    return toJobView(stored, options.outputExpirySeconds);
   }
 
   async #own(id: string, caller: ExportCaller): Promise<JobRecord | undefined> {
@@ -133,7 +133,7 @@ export class ExportEngine implements ExportJobs {
 
   async get(id: string, caller: ExportCaller): Promise<ExportJobView | undefined> {
     const job = await this.#own(id, caller);
-    return job && toJobView(job, this.#ctx.options.outputRetentionHours);
+    return job && toJobView(job, this.#ctx.options.outputExpirySeconds);
   }
 
   async cancel(id: string, caller: ExportCaller): Promise<ExportJobView | undefined> {
@@ -150,7 +150,7 @@ export class ExportEngine implements ExportJobs {
     if (!job) return undefined;
     this.#ctx.logger.info({ jobId: id, correlationId: caller.correlationId }, 'export cancelled');
     await releaseIfEnded(this.#ctx, job).catch((error: unknown) => this.#ctx.logger.warn({ jobId: id, err: safeMessage(error) }, 'releasing the destination failed; will retry'));
-    return toJobView(job, this.#ctx.options.outputRetentionHours);
+    return toJobView(job, this.#ctx.options.outputExpirySeconds);
   }
 
   async #completedFile(id: string, fileName: string, caller: ExportCaller) {
@@ -171,8 +171,8 @@ export class ExportEngine implements ExportJobs {
 
   async fileSasUrl(id: string, fileName: string, caller: ExportCaller): Promise<string | undefined> {
     const { destinations, options } = this.#ctx;
-    if (!destinations.readUrl || options.fileSasMinutes <= 0) return undefined;
+    if (!destinations.readUrl) return undefined;
     const found = await this.#completedFile(id, fileName, caller);
-    return found && destinations.readUrl(found.job.request.destination, blobNameOf(id, fileName), options.fileSasMinutes);
+    return found && destinations.readUrl(found.job.request.destination, blobNameOf(id, fileName), options.sasUrlLifetimeSeconds);
   }
 }

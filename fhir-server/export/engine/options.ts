@@ -1,8 +1,10 @@
 /**
- * `ExportJobConfiguration`: the export settings, named as the routing server's
- * `ExportJobConfigurationOverrides` name them, with documented defaults, plus
- * a few engine-internal knobs (byte sizes for tests, item splitting).
+ * `ExportJobConfiguration`: the export settings, named as the routing contract's
+ * `ExportJobConfigurationOverrides` name them, with the documented defaults of
+ * the settings schema (fhir-server/config/schema.ts, their one source), plus a
+ * few engine-internal knobs (byte sizes for tests, item splitting).
  */
+import { exportSettingDefaults } from '../../config/schema.ts';
 import { ExportError } from '../ports.ts';
 
 /** The account-level export settings (what an account's overrides may change). */
@@ -25,6 +27,10 @@ export interface ExportJobConfiguration {
   storageAccountUri?: string;
   /** Container used when a default destination names none. */
   defaultContainer: string;
+  /** How long output is kept after the job ends (manifest `expireTime`), in seconds. */
+  outputExpirySeconds: number;
+  /** Lifetime of a file's read SAS URL (`fileSasUrl`), in seconds. */
+  sasUrlLifetimeSeconds: number;
 }
 
 /** Engine options: the configuration plus internal knobs. */
@@ -39,31 +45,27 @@ export interface ExportEngineOptions extends ExportJobConfiguration {
   bucketsPerItem: number;
   /** Patients per item of a Patient/Group export with an explicit patient list. */
   compartmentChunkSize: number;
-  /** How long output is kept after the job ends (manifest `expireTime`). */
-  outputRetentionHours: number;
   /** `Retry-After` of a too-many-jobs refusal. */
   tooManyJobsRetryAfterSeconds: number;
-  /** Lifetime of file SAS URLs; 0 disables `fileSasUrl`. */
-  fileSasMinutes: number;
 }
 
-/** Defaults of {@link ExportEngineOptions}. */
+/** Defaults of {@link ExportEngineOptions}: the settings schema's, then the internal knobs'. */
 export const exportDefaults: Readonly<ExportEngineOptions> = Object.freeze({
-  maximumNumberOfConcurrentJobsAllowed: 4,
-  jobHeartbeatTimeoutThresholdSeconds: 60,
-  jobPollingFrequencySeconds: 10,
-  maximumNumberOfResourcesPerQuery: 1000,
-  numberOfPagesPerCommit: 10,
-  rollingFileSizeInMb: 64,
-  maxJobRestartCount: 5,
-  defaultContainer: 'fhir-export',
+  maximumNumberOfConcurrentJobsAllowed: exportSettingDefaults.maximumNumberOfConcurrentJobsAllowed,
+  jobHeartbeatTimeoutThresholdSeconds: exportSettingDefaults.jobHeartbeatTimeoutThresholdSeconds,
+  jobPollingFrequencySeconds: exportSettingDefaults.jobPollingFrequencySeconds,
+  maximumNumberOfResourcesPerQuery: exportSettingDefaults.maximumNumberOfResourcesPerQuery,
+  numberOfPagesPerCommit: exportSettingDefaults.numberOfPagesPerCommit,
+  rollingFileSizeInMb: exportSettingDefaults.rollingFileSizeInMb,
+  maxJobRestartCount: exportSettingDefaults.maxJobRestartCount,
+  defaultContainer: exportSettingDefaults.defaultContainer,
+  outputExpirySeconds: exportSettingDefaults.outputExpirySeconds,
+  sasUrlLifetimeSeconds: exportSettingDefaults.sasUrlLifetimeSeconds,
   blockSizeBytes: 4 * 1024 * 1024,
   itemSplitThreshold: 100_000,
   bucketsPerItem: 4,
   compartmentChunkSize: 500,
-  outputRetentionHours: 24,
   tooManyJobsRetryAfterSeconds: 30,
-  fileSasMinutes: 0,
 });
 
 const positive: Array<keyof ExportEngineOptions> = [
@@ -76,6 +78,8 @@ const positive: Array<keyof ExportEngineOptions> = [
   'blockSizeBytes',
   'itemSplitThreshold',
   'compartmentChunkSize',
+  'outputExpirySeconds',
+  'sasUrlLifetimeSeconds',
 ];
 
 /** Defaults overlaid with `overrides` (undefined fields ignored), validated and frozen. */

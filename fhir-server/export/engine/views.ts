@@ -18,8 +18,8 @@ function files(job: JobRecord, list: FileRecord[]): ExportFileView[] {
     });
 }
 
-/** The view of `job`; `retentionHours` sets `expireTime` after the end. */
-export function toJobView(job: JobRecord, retentionHours: number): ExportJobView {
+/** The view of `job`; `expirySeconds` sets `expireTime` after the end. */
+export function toJobView(job: JobRecord, expirySeconds: number): ExportJobView {
   const view: ExportJobView = {
     id: job.id,
     status: job.status,
@@ -36,7 +36,7 @@ export function toJobView(job: JobRecord, retentionHours: number): ExportJobView
   };
   if (job.endTime) {
     view.endTime = job.endTime;
-    view.expireTime = new Date(Date.parse(job.endTime) + retentionHours * 3_600_000).toISOString();
+    view.expireTime = new Date(Date.parse(job.endTime) + expirySeconds * 1000).toISOString();
   }
   if (job.failure) view.failure = { ...job.failure };
   return view;

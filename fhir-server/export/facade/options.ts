@@ -3,6 +3,7 @@
  * engine supports (unsupported ones are refused in strict handling and noted
  * in lenient handling), the default container, polling hints.
  */
+import { exportSettingDefaults } from '../../config/schema.ts';
 import { isContainerName } from './destination-spec.ts';
 
 /** Optional kick-off features and whether the engine supports them. */
@@ -46,12 +47,12 @@ export const associatedDataCodes: readonly string[] = Object.freeze(['LatestProv
 
 /** Defaults: every feature on, the IG's associated-data codes, `fhir-export` container, no poll limit. */
 export const facadeDefaults: Readonly<FacadeOptions> = Object.freeze({
-  defaultContainer: 'fhir-export',
+  defaultContainer: exportSettingDefaults.defaultContainer,
   features: Object.freeze({ elements: true, typeFilter: true, patient: true, until: true, includeAssociatedData: associatedDataCodes }),
   now: () => new Date(),
   statusRetryAfterSeconds: 10,
   throttledRetryAfterSeconds: 60,
-  manifestSasUrls: false,
+  manifestSasUrls: exportSettingDefaults.manifestSasUrls,
   minimumPollIntervalSeconds: 0,
 });
 
