@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { GetTokenRequest, GetTokenResponse, TokenServiceClient } from '../gen/fhirmesh/routing/v1/token_service.ts';
 import { bearerMetadata, tlsChannelCredentials, unaryCall } from '../common/grpc/client.ts';
 import { startRoutingSetup } from '../dev/routing-setup.ts';
+import { entryArgs } from '../dev/node-entry.ts';
 import { routingNodeArgs } from '../dev/routing-process.ts';
 import { statOf } from '../dev/processes.ts';
 import { spawnUntilReady, type ReadyProcess } from '../dev/ready-process.ts';
@@ -56,7 +57,7 @@ function startBaseline(certFile: string, keyFile: string, responseFile: string):
   // The baseline runs with the routing server's node flags (ROUTING_NODE_ARGS too), so only the token path differs.
   return spawnUntilReady({
     name: 'baseline server',
-    args: [...routingNodeArgs(), '--import', 'tsx', 'bench/baseline-server.ts', certFile, keyFile, responseFile],
+    args: [...routingNodeArgs(), ...entryArgs('./baseline-server', import.meta.url), certFile, keyFile, responseFile],
     env: {},
     readyPrefix: 'BASELINE_READY',
     startTimeoutMs: 30_000,

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `fhirmesh` command of a checkout: runs the TypeScript CLI through tsx.
-import { register } from 'tsx/esm/api';
+// The `fhirmesh` operator CLI, compiled (dist/cli). In a checkout, dist/ is built first when missing or stale.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../cli/main.ts');
+const checkoutBuild = new URL('../scripts/build.mjs', import.meta.url);
+if (existsSync(checkoutBuild)) await import(checkoutBuild.href).then((build) => build.ensureBuilt());
+await import('../dist/cli/main.js');

@@ -5,8 +5,8 @@
  * has exited.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../common/package-root.ts';
 
 /** What `npm start` records about the running mesh (every field optional). */
 export interface MeshFile {
@@ -33,7 +33,7 @@ export interface MeshFile {
 /** Default location: `<checkout>/.local/mesh.json`, or `FHIRMESH_MESH_FILE`. */
 export function meshFilePath(env: NodeJS.ProcessEnv): string {
   if (env.FHIRMESH_MESH_FILE !== undefined) return env.FHIRMESH_MESH_FILE;
-  return join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), '.local', 'mesh.json');
+  return join(packageRoot, '.local', 'mesh.json');
 }
 
 function alive(pid: number): boolean {

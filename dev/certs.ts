@@ -11,15 +11,15 @@ import { createHash, webcrypto } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../common/package-root.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
-/** Root of the repository (dev/ is one level down). */
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Root of the repository (the same from dev/ and from dist/dev/). */
+export const repoRoot = packageRoot;
 
 /** Default folder for generated certificates (git-ignored). */
 export const defaultCertDir = join(repoRoot, '.local', 'certs');

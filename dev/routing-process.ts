@@ -1,6 +1,6 @@
 /** Starts the routing server as its own process (routing-server/main.ts) and waits for its READY line. */
 import type { ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { entryArgs } from './node-entry.ts';
 import { spawnUntilReady } from './ready-process.ts';
 
 /** A routing server running in a child process. */
@@ -27,13 +27,11 @@ export function routingNodeArgs(): string[] {
   return [...ROUTING_NODE_FLAGS, ...(process.env.ROUTING_NODE_ARGS ?? '').split(' ').filter(Boolean)];
 }
 
-const mainPath = fileURLToPath(new URL('../routing-server/main.ts', import.meta.url));
-
 /** Spawns the routing server with `env` (ROUTING_* settings) and resolves when it listens. */
 export async function spawnRoutingServer(env: Record<string, string>, startTimeoutMs = 30_000): Promise<RoutingProcess> {
   const { child, ready, stop } = await spawnUntilReady({
     name: 'routing server',
-    args: [...routingNodeArgs(), '--import', 'tsx', mainPath],
+    args: [...routingNodeArgs(), ...entryArgs('../routing-server/main', import.meta.url)],
     env,
     readyPrefix: 'ROUTING_READY',
     startTimeoutMs,

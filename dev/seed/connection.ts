@@ -6,12 +6,12 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createCosmosClient } from '../../common/cosmos.ts';
 import { openCosmosResourceStore } from '../../fhir-server/store/cosmos-resource-store.ts';
 import type { CosmosResourceStore } from '../../fhir-server/store/cosmos-resource-store.ts';
 import { repoRoot } from '../certs.ts';
+import { entryArgs } from '../node-entry.ts';
 
 /** How to reach the database. */
 export interface ConnectionOptions {
@@ -51,7 +51,7 @@ interface StandInProcess {
 }
 
 async function startStandIn(): Promise<StandInProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'dev', 'cosmos', 'main.ts')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, entryArgs('../cosmos/main', import.meta.url), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the Cosmos stand-in did not start within 30 s')), 30_000);

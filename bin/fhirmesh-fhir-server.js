@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// The fhir-server, compiled (dist/fhir-server).
+await import('../dist/fhir-server/main.js');
