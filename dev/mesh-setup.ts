@@ -31,7 +31,7 @@ export interface MeshSetupOptions extends RoutingSetupOptions {
 }
 
 /** A running mesh. */
-export interface MeshSetup {
+export interface MeshSetup extends MeshClients {
   /** Routing server, stand-ins, admin helpers. */
   routing: RoutingSetup;
   /** The provisioned account. */
@@ -40,10 +40,6 @@ export interface MeshSetup {
   fhir: RunningFhirServer;
   /** Environment the fhir-server was configured with. */
   fhirEnv: Record<string, string>;
-  /** A REST bearer token for a client holding `roles` (default all FHIR roles). */
-  bearer(roles?: readonly string[]): Promise<string>;
-  /** Registers a SMART Backend Services client with a fresh key pair (default scope `system/*.read`, ES384). */
-  registerSmartClient(options?: { scope?: string; alg?: ClientAlg; name?: string }): Promise<SmartDemoClient>;
   /** Stops the fhir-server, the routing server and the stand-ins. */
   stop(): Promise<void>;
 }
@@ -94,6 +90,40 @@ export function fhirEnvironment(routing: RoutingSetup, account: ProvisionedAccou
   };
 }
 
+/** REST client identities of a mesh: Entra ID bearer tokens with FHIR roles, and SMART Backend Services clients. */
+export interface MeshClients {
+  /** A REST bearer token for a client holding `roles` (default all FHIR roles). */
+  bearer(roles?: readonly string[]): Promise<string>;
+  /** Registers a SMART Backend Services client with a fresh key pair (default scope `system/*.read`, ES384). */
+  registerSmartClient(options?: { scope?: string; alg?: ClientAlg; name?: string }): Promise<SmartDemoClient>;
+}
+
+/** Client identities for the fhir-server at `fhirBaseUrl`, registered with the stand-ins of `routing`. */
+export function meshClients(routing: RoutingSetup, fhirBaseUrl: string): MeshClients {
+  const credentials = new Map<string, ClientSecretCredential>();
+  const bearer = async (roles: readonly string[] = FHIR_ROLES) => {
+    const key = [...roles].sort().join(',');
+    let credential = credentials.get(key);
+    if (!credential) {
+      const secret = randomBytes(24).toString('base64url');
+      const app = routing.standIns.entra.registerApplication({ displayName: `client ${key}`, secrets: [secret], roles: { [FHIR_API]: [...roles] } });
+      credential = new ClientSecretCredential(routing.standIns.entra.tenantId, app.appId, secret, entraCredentialOptions({ authorityHost: routing.standIns.entra.authorityHost, caPem: routing.standIns.tls.caPem }));
+      credentials.set(key, credential);
+    }
+    return (await credential.getToken(`${FHIR_API}/.default`))!.token;
+  };
+  const registerSmartClient = async (smart: { scope?: string; alg?: ClientAlg; name?: string } = {}): Promise<SmartDemoClient> => {
+    const caPem = routing.standIns.tls.caPem;
+    const scope = smart.scope ?? 'system/*.read';
+    const key = await generateClientKey(smart.alg ?? 'ES384');
+    const registered = await registerClient(fhirBaseUrl, await bearer(['Fhir.Admin']), { scope, jwks: { keys: [key.publicJwk] }, ...(smart.name ? { client_name: smart.name } : {}) }, caPem);
+    const tokenEndpoint = `${fhirBaseUrl}${TOKEN_PATH}`;
+    const token = async (requested = scope) => (await requestAccessToken({ clientId: registered.client_id, tokenEndpoint, key, scope: requested, caPem })).access_token;
+    return { clientId: registered.client_id, key, tokenEndpoint, token };
+  };
+  return { bearer, registerSmartClient };
+}
+
 /** Starts the mesh (stand-ins, routing server, account, fhir-server in this process). */
 export async function startMeshSetup(options: MeshSetupOptions = {}): Promise<MeshSetup> {
   const routing = await startRoutingSetup(options);
@@ -105,27 +135,7 @@ export async function startMeshSetup(options: MeshSetupOptions = {}): Promise<Me
     const fhirEnv = fhirEnvironment(routing, account, options.fhirEnv);
     const loaded = loadFhirServerConfig(undefined, fhirEnv);
     const fhir = await startFhirServer(loaded, createLogger('fhir-server', loaded.settings.logLevel, options.logDestination));
-    const credentials = new Map<string, ClientSecretCredential>();
-    const bearer = async (roles: readonly string[] = FHIR_ROLES) => {
-      const key = [...roles].sort().join(',');
-      let credential = credentials.get(key);
-      if (!credential) {
-        const secret = randomBytes(24).toString('base64url');
-        const app = routing.standIns.entra.registerApplication({ displayName: `client ${key}`, secrets: [secret], roles: { [FHIR_API]: [...roles] } });
-        credential = new ClientSecretCredential(routing.standIns.entra.tenantId, app.appId, secret, entraCredentialOptions({ authorityHost: routing.standIns.entra.authorityHost, caPem: routing.standIns.tls.caPem }));
-        credentials.set(key, credential);
-      }
-      return (await credential.getToken(`${FHIR_API}/.default`))!.token;
-    };
-    const registerSmartClient = async (smart: { scope?: string; alg?: ClientAlg; name?: string } = {}): Promise<SmartDemoClient> => {
-      const caPem = routing.standIns.tls.caPem;
-      const scope = smart.scope ?? 'system/*.read';
-      const key = await generateClientKey(smart.alg ?? 'ES384');
-      const registered = await registerClient(fhir.baseUrl, await bearer(['Fhir.Admin']), { scope, jwks: { keys: [key.publicJwk] }, ...(smart.name ? { client_name: smart.name } : {}) }, caPem);
-      const tokenEndpoint = `${fhir.baseUrl}${TOKEN_PATH}`;
-      const token = async (requested = scope) => (await requestAccessToken({ clientId: registered.client_id, tokenEndpoint, key, scope: requested, caPem })).access_token;
-      return { clientId: registered.client_id, key, tokenEndpoint, token };
-    };
+    const { bearer, registerSmartClient } = meshClients(routing, fhir.baseUrl);
     return {
       routing,
       account,

@@ -18,6 +18,8 @@ export interface ReadyProcessOptions {
   readyPrefix: string;
   /** Keep every byte of stdout and stderr (else stdout is drained and stderr inherited). */
   capture?: boolean;
+  /** Called with each line of stdout other than the ready line (its log lines), before and after it. */
+  onLine?: (line: string) => void;
   /** Start-up deadline. */
   startTimeoutMs: number;
   /** Default SIGTERM grace of `stop`. */
@@ -43,6 +45,15 @@ export function spawnUntilReady(options: ReadyProcessOptions): Promise<ReadyProc
   const keep = (c: Buffer) => void (options.capture && chunks.push(c));
   child.stdout!.on('data', keep);
   child.stderr?.on('data', keep);
+  if (options.onLine) {
+    const onLine = options.onLine;
+    let partial = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      const lines = (partial + c.toString('utf8')).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) if (line && !line.startsWith(`${options.readyPrefix} `)) onLine(line);
+    });
+  }
   const output = () => Buffer.concat(chunks).toString('utf8');
   const tail = () => (options.capture ? `:\n${output().slice(-2000)}` : '');
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -65,6 +65,8 @@ export interface RoutingSetup {
   adminToken(): Promise<string>;
   /** Creates an identity (Entra app + Key Vault secret) and an account using it; issues a refresh token. */
   provisionAccount(name: string, options?: ProvisionOptions): Promise<ProvisionedAccount>;
+  /** Issues another refresh token (a new family) for account `name`. */
+  issueRefreshToken(name: string): Promise<string>;
   /** Stops the routing server (if in process) and the stand-ins (if started here). */
   stop(): Promise<void>;
 }
@@ -79,6 +81,27 @@ export interface RoutingSetupOptions extends StandInsOptions {
   mode?: 'in-process' | 'child-process';
   /** Where an in-process routing server logs (default stdout). */
   logDestination?: DestinationStream;
+  /** Starts the routing server some other way (npm start supervises it) from its environment; `mode` is then ignored. */
+  launch?: (env: Record<string, string>) => Promise<LaunchedRoutingServer>;
+}
+
+/** A routing server started by `RoutingSetupOptions.launch`. */
+export interface LaunchedRoutingServer {
+  /** host:port. */
+  address: string;
+  /** Its metrics URL, when metrics are enabled. */
+  metricsUrl?: string;
+  /** Stops it. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The address clients dial for a server listening on `address`: `localhost` for the loopback IP. grpc-js sends
+ * the dialled host as the TLS server name, and Node warns about an IP there (DEP0123, RFC 6066); the local
+ * certificate names localhost as well as 127.0.0.1.
+ */
+export function dialAddress(address: string): string {
+  return address.replace(/^127\.0\.0\.1:/, 'localhost:');
 }
 
 /** Registers the routing server's own identities with the stand-ins and returns its environment. */
@@ -116,7 +139,12 @@ export async function startRoutingSetup(options: RoutingSetupOptions = {}): Prom
   let routingProcess: RoutingProcess | undefined;
   let address: string;
   let metricsUrl: string | undefined;
-  if (options.mode === 'child-process') {
+  let launched: LaunchedRoutingServer | undefined;
+  if (options.launch) {
+    launched = await options.launch(env);
+    address = launched.address;
+    metricsUrl = launched.metricsUrl;
+  } else if (options.mode === 'child-process') {
     routingProcess = await spawnRoutingServer(env);
     address = routingProcess.address;
     metricsUrl = routingProcess.metricsUrl;
@@ -126,6 +154,7 @@ export async function startRoutingSetup(options: RoutingSetupOptions = {}): Prom
     address = routing.address;
     metricsUrl = routing.metrics?.url;
   }
+  address = dialAddress(address);
   const channel = tlsChannelCredentials(standIns.tls.caPem);
   const accounts = new AccountServiceClient(address, channel);
   const adminSecret = randomBytes(24).toString('base64url');
@@ -169,6 +198,9 @@ export async function startRoutingSetup(options: RoutingSetupOptions = {}): Prom
     return { name, refreshToken: issued.refreshToken, clientId, secretName };
   };
 
+  const issueRefreshToken = async (name: string): Promise<string> =>
+    (await unaryCall(accounts.issueRefreshToken, accounts, { accountName: name }, bearerMetadata(await adminToken()))).refreshToken;
+
   return {
     standIns,
     env,
@@ -179,10 +211,12 @@ export async function startRoutingSetup(options: RoutingSetupOptions = {}): Prom
     accounts,
     adminToken,
     provisionAccount,
+    issueRefreshToken,
     stop: async () => {
       accounts.close();
       await routing?.stop();
       await routingProcess?.stop();
+      await launched?.stop();
       if (!options.standIns) await standIns.stop();
     },
   };

@@ -40,6 +40,7 @@ import { openCosmosRefreshTokenRepository } from './routing/cosmos-refresh-token
 import { ExternalResourceTokenClient } from './routing/external-resource-token-client.ts';
 import { RefreshTokenUpkeep } from './routing/refresh-token-upkeep.ts';
 import { connectRouting } from './routing/routing-connection.ts';
+import { RoutingHealth } from './routing/routing-health.ts';
 import { RoutingTokenCredential } from './routing/routing-token-credential.ts';
 import { readOverridesAtStartup } from './routing/startup-overrides.ts';
 import { openCosmosResourceStore } from './store/cosmos-resource-store.ts';
@@ -109,6 +110,9 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
   const credential = new RoutingTokenCredential(tokenClient);
   const upkeep = new RefreshTokenUpkeep({ connection, repository, logger });
   upkeep.start();
+  // /health: does the routing server answer, and does it accept this service's refresh token?
+  const routingHealth = new RoutingHealth({ connection, repository, accountName: settings.routing.accountName!, intervalMs: settings.routing.healthCheckSeconds * 1000, logger });
+  routingHealth.start();
 
   // Configuration: the account's overrides are read before anything uses the export settings.
   const configuration = new EffectiveConfiguration(loaded, logger);
@@ -181,8 +185,15 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
   app.addHook('onRequest', async (request, reply) => {
     if (draining && request.url !== '/health') return reply.code(503).header('retry-after', '5').send({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', diagnostics: 'the server is shutting down; retry on another instance' }] });
   });
-  // Not ready while draining: load balancers stop sending work here.
-  app.get('/health', async (_request, reply) => (draining ? reply.code(503).header('retry-after', '5').send({ status: 'draining' }) : { status: 'ok' }));
+  // 503 only while draining: load balancers stop sending work here. Degraded stays 200: reads and writes still work,
+  // and another instance would fare no better (docs/operations.md, "Health").
+  app.get('/health', async (_request, reply) => {
+    if (draining) return reply.code(503).header('retry-after', '5').send({ status: 'draining' });
+    const link = routingHealth.state;
+    reply.header('cache-control', 'no-store');
+    if (link.state !== 'degraded') return { status: 'ok', routing: link.state };
+    return { status: 'degraded', routing: link.state, reasons: [{ component: 'routing', problem: link.problem, detail: link.detail, since: link.since, action: link.action }] };
+  });
 
   await app.listen({ host: settings.listen.host!, port: settings.listen.port });
   const address = app.server.address() as { port: number };
@@ -238,6 +249,7 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
       overrides.stop();
       startupOverrides.stop();
       upkeep.stop();
+      routingHealth.stop();
       recovery.stop();
       tokenClient.close();
       connection.close();

@@ -33,8 +33,9 @@ stopOnSignals(
   async () => {
     await running.stop();
   },
-  (signal) => {
-    logger.info({ signal, graceSeconds: loaded.settings.shutdownGraceSeconds }, 'shutting down');
+  (reason) => {
+    if (reason === 'parent-exited') logger.warn('the process that started this one has exited; shutting down');
+    else logger.info({ signal: reason, graceSeconds: loaded.settings.shutdownGraceSeconds }, 'shutting down');
     setTimeout(() => {
       logger.error({ afterMs: hardStopMs }, 'shutdown did not finish in time; exiting');
       process.exit(1);

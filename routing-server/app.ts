@@ -24,6 +24,8 @@ import { AccountCache } from './domain/account-cache.ts';
 import { RefreshTokenManager } from './domain/refresh-tokens.ts';
 import { ManagedIdentityResourceTokenProvider } from './domain/token-provider.ts';
 import { TokenUseCases } from './domain/token-service.ts';
+import { DependencyMonitor } from './observability/dependency-monitor.ts';
+import { routingHealth } from './observability/health.ts';
 import { RoutingMetrics } from './observability/metrics.ts';
 import { entraAdminGuard } from './transport/admin-guard.ts';
 import { buildRoutingServer } from './transport/server.ts';
@@ -59,7 +61,13 @@ export async function startRoutingServer(config: RoutingConfig, logger: Logger =
   const caPem = config.trust.caFile ? readFileSync(config.trust.caFile, 'utf8') : undefined;
   // Every outbound request (Cosmos DB, Key Vault, Entra ID, the admin JWKS) is sent from one worker thread, so this
   // thread's stream code serves gRPC only (see common/http/isolated-http-client.ts; measured with bench:token).
-  const httpClient = isolatedHttpClient();
+  // Each answer through it also tells /health how Cosmos DB, Key Vault and Entra ID are doing.
+  const dependencies = new DependencyMonitor([
+    { name: 'Cosmos DB', url: config.cosmos.endpoint },
+    { name: 'Key Vault', url: config.keyVault.url },
+    { name: 'Entra ID', url: config.entra.authorityHost },
+  ]);
+  const httpClient = dependencies.observe(isolatedHttpClient());
   const cosmos = createCosmosClient({ endpoint: config.cosmos.endpoint!, key: config.cosmos.key ?? undefined, aadCredentials: config.cosmos.key ? undefined : serverCredential(config, caPem, httpClient), caPem, httpClient });
   // Cosmos DB may be unreachable at start: the containers are made sure of in the background (health NOT_SERVING until then).
   const containers = new RegistryContainers(cosmos, config.cosmos.database!, [
@@ -120,6 +128,7 @@ export async function startRoutingServer(config: RoutingConfig, logger: Logger =
   const host = config.listen.host!;
   const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   let metricsListener: MetricsListener | undefined;
+  let draining = false;
   if (metrics) {
     metricsListener = await startMetricsListener({
       registry: metrics.registry,
@@ -128,6 +137,7 @@ export async function startRoutingServer(config: RoutingConfig, logger: Logger =
       tls: { certPem: readFileSync(config.tls.certFile!, 'utf8'), keyPem: readFileSync(config.tls.keyFile!, 'utf8') },
       ...(config.metrics.bearerToken ? { bearerToken: config.metrics.bearerToken } : {}),
       onError: (err) => logger.error({ err }, 'metrics listener failed'),
+      health: () => routingHealth({ ready: () => containers.isReady, draining: () => draining, dependencies }),
     }).catch(async (err: unknown) => {
       await server.shutdown(0);
       cosmos.dispose();
@@ -141,6 +151,7 @@ export async function startRoutingServer(config: RoutingConfig, logger: Logger =
     provider,
     ...(metrics && metricsListener ? { metrics: { registry: metrics.registry, url: metricsListener.url } } : {}),
     stop: async () => {
+      draining = true;
       await server.shutdown(config.shutdownGraceSeconds * 1000);
       await metricsListener?.close();
       containers.stop();

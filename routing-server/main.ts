@@ -24,6 +24,6 @@ const running = await startRoutingServer(config, logger);
 process.stdout.write(`ROUTING_READY ${JSON.stringify({ address: running.address, port: running.port, metricsUrl: running.metrics?.url })}\n`);
 stopOnSignals(
   () => running.stop(),
-  (signal) => logger.info({ signal }, 'shutting down'),
+  (reason) => (reason === 'parent-exited' ? logger.warn('the process that started this one has exited; shutting down') : logger.info({ signal: reason }, 'shutting down')),
   (err) => logger.error({ err }, 'shutdown failed'),
 );

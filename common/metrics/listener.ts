@@ -3,6 +3,8 @@
  * format, for a service whose main port speaks only gRPC. With a bearer token
  * configured, scrapes must send `authorization: Bearer <token>` (Prometheus:
  * `authorization: { credentials_file: ... }`); anything else is refused.
+ * Given a health source, it also answers `GET /health` (JSON, no token: load
+ * balancers probe it).
  *
  * The HTTPS server runs in a worker thread (listener-worker.js) and the
  * answers are made here: HTTP/1.1 traffic in the gRPC thread would slow its
@@ -28,6 +30,8 @@ export interface MetricsListenerOptions {
   bearerToken?: string;
   /** Told when the listener fails after it started (the service goes on without it). */
   onError?: (err: Error) => void;
+  /** The answer to `GET /health` (status code and JSON body); without it `/health` is 404. */
+  health?: () => { status: number; body: unknown };
 }
 
 /** A listening metrics endpoint. */
@@ -67,8 +71,13 @@ function bearerMatches(header: string | undefined, expected: string): boolean {
 /** The answer to one request. */
 async function answer(options: MetricsListenerOptions, request: ScrapeRequest): Promise<Omit<ScrapeAnswer, 'id'>> {
   const text = { 'content-type': 'text/plain' };
-  if (request.url.split('?')[0] !== '/metrics') return { status: 404, headers: text, body: 'not found\n' };
+  const path = request.url.split('?')[0];
+  if (path !== '/metrics' && !(path === '/health' && options.health)) return { status: 404, headers: text, body: 'not found\n' };
   if (request.method !== 'GET' && request.method !== 'HEAD') return { status: 405, headers: { allow: 'GET, HEAD' } };
+  if (path === '/health') {
+    const health = options.health!();
+    return { status: health.status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, ...(request.method === 'HEAD' ? {} : { body: `${JSON.stringify(health.body)}\n` }) };
+  }
   if (options.bearerToken && !bearerMatches(request.authorization, options.bearerToken)) {
     return { status: 401, headers: { 'www-authenticate': 'Bearer', ...text }, body: 'a bearer token is required\n' };
   }

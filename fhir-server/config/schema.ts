@@ -46,6 +46,10 @@ export const fhirSettingsSchema = {
       type: 'int', env: 'FHIR_ROUTING_TOKEN_WAIT_SECONDS', default: 120, min: 1, max: 3_600,
       doc: 'A storage token request retries (with backoff) this long while the routing server is unreachable; an outage shorter than this never fails an export',
     },
+    healthCheckSeconds: {
+      type: 'int', env: 'FHIR_ROUTING_HEALTH_CHECK_SECONDS', default: 15, min: 1, max: 3_600,
+      doc: 'How often /health asks the routing server whether it accepts this service (unreachable, or its refresh token refused: degraded)',
+    },
   },
   auth: {
     disabled: { type: 'bool', env: 'FHIR_AUTH_DISABLED', default: false, doc: 'Turns REST authentication off (local experiments only; logged loudly)' },

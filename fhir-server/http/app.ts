@@ -2,7 +2,7 @@
  * The fhir-server HTTP app: built from its dependencies, not listening, so tests
  * drive it with `app.inject()` and `main` decides where it listens.
  */
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { correlationIdOfRequest } from '../observability/correlation.ts';
@@ -25,11 +25,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     ...(deps.https ? { https: deps.https } : {}),
-    // Request lines are logged without query strings: a misdirected SAS must not reach a log.
-    ...(deps.logger ? { disableRequestLogging: true } : {}),
-    // The request id is the correlation id: the client's x-correlation-id / x-request-id when well-formed.
+    // Request lines are logged without query strings (a misdirected SAS must not reach a log), so fastify's own are off;
+    // the request id is the correlation id: the client's x-correlation-id / x-request-id when well-formed.
+    logController: new LogController({ disableRequestLogging: deps.logger !== undefined, requestIdLogLabel: 'correlationId' }),
     genReqId: correlationIdOfRequest,
-    requestIdLogLabel: 'correlationId',
     // fastify's own refusals before routing (malformed percent-encoding, over-long path parameters) are OperationOutcomes too.
     frameworkErrors: (error, request, reply) => void sendError(request, reply, error),
   }) as unknown as FastifyInstance;

@@ -1,5 +1,6 @@
 /** The Cosmos document holding the account's refresh token, and the mapping to and from the port's shapes. */
 import type { ItemDefinition } from '@azure/cosmos';
+import { createHash } from 'node:crypto';
 import { RefreshTokenStoreError, type RefreshTokenUpdate, type StoredRefreshToken } from './refresh-token-repository.ts';
 
 /** The stored document (its id doubles as partition key `pk`). `refreshToken` is a credential: this document is its only home. */
@@ -13,16 +14,32 @@ export interface RefreshTokenDocument extends ItemDefinition {
   source: 'bootstrap' | 'rotation';
   previousTokenId?: string;
   previousValidUntil?: string;
+  /** SHA-256 (hex) of each configured bootstrap token that seeded this document, oldest first; absent in documents written before it was kept. */
+  bootstrapDigests?: string[];
 }
 
-/** The document seeded from the configured bootstrap token (expiry unknown). */
-export function seedDocument(id: string, token: string, nowMs: number): RefreshTokenDocument {
-  return { id, pk: id, refreshToken: token, tokenId: 'bootstrap', storedAt: new Date(nowMs).toISOString(), source: 'bootstrap' };
-}
-
-/** The document after a rotation. */
-export function rotatedDocument(id: string, next: RefreshTokenUpdate, nowMs: number): RefreshTokenDocument {
+/** The document seeded from the configured bootstrap token (expiry unknown), remembering the digests of earlier ones. */
+export function seedDocument(id: string, token: string, nowMs: number, earlierDigests: readonly string[] = []): RefreshTokenDocument {
   return {
+    id,
+    pk: id,
+    refreshToken: token,
+    tokenId: 'bootstrap',
+    storedAt: new Date(nowMs).toISOString(),
+    source: 'bootstrap',
+    bootstrapDigests: [...earlierDigests, tokenDigest(token)],
+  };
+}
+
+/** SHA-256 (hex) of a token: what the document keeps of bootstrap tokens it no longer holds. */
+export function tokenDigest(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** The document after a rotation (the bootstrap digests carried over). */
+export function rotatedDocument(id: string, next: RefreshTokenUpdate, nowMs: number, bootstrapDigests?: readonly string[]): RefreshTokenDocument {
+  return {
+    ...(bootstrapDigests ? { bootstrapDigests: [...bootstrapDigests] } : {}),
     id,
     pk: id,
     refreshToken: next.token,
@@ -43,6 +60,7 @@ export function toStored(doc: RefreshTokenDocument): StoredRefreshToken {
     expiresOnMs: doc.expiresOn ? Date.parse(doc.expiresOn) : undefined,
     storedAtMs: Date.parse(doc.storedAt),
     etag: doc._etag ?? '',
+    ...(doc.bootstrapDigests ? { bootstrapDigests: doc.bootstrapDigests } : {}),
   };
 }
 

@@ -5,13 +5,17 @@
  * The first read that finds no document creates it from the bootstrap token
  * given in configuration; from then on the stored document wins, so restarts
  * and other instances pick up rotated tokens and the configured one is only a
- * seed. Replacements carry `If-Match: <etag>`; a 412 means another instance
+ * seed. A configured bootstrap token the document has never been seeded with
+ * (its SHA-256 is not among `bootstrapDigests`) replaces the stored token: that
+ * is how an operator recovers a service whose token family was revoked (issue
+ * a new token, configure it, restart). Instances still configured with an
+ * earlier bootstrap token leave the stored one alone. Replacements carry `If-Match: <etag>`; a 412 means another instance
  * stored first, and the adapter reads back what it stored.
  */
 import type { Container, CosmosClient } from '@azure/cosmos';
 import { ensureContainer } from '../../common/cosmos.ts';
 import { RefreshTokenStoreError, type RefreshTokenRepository, type RefreshTokenUpdate, type ReplaceOutcome, type StoredRefreshToken } from './refresh-token-repository.ts';
-import { rotatedDocument, seedDocument, statusOf, storeError, toStored, type RefreshTokenDocument } from './cosmos-refresh-token-document.ts';
+import { rotatedDocument, seedDocument, statusOf, storeError, toStored, tokenDigest, type RefreshTokenDocument } from './cosmos-refresh-token-document.ts';
 
 /** Where the document lives and what seeds it. */
 export interface CosmosRefreshTokenRepositoryOptions {
@@ -41,6 +45,7 @@ export class CosmosRefreshTokenRepository implements RefreshTokenRepository {
   readonly #container: Container;
   readonly #id: string;
   readonly #bootstrap: string | undefined;
+  readonly #bootstrapDigest: string | undefined;
   readonly #now: () => number;
 
   /** Wraps an existing container (partitioned on `/pk`). */
@@ -48,11 +53,13 @@ export class CosmosRefreshTokenRepository implements RefreshTokenRepository {
     this.#container = container;
     this.#id = options.documentId ?? refreshTokenRepositoryDefaults.documentId;
     this.#bootstrap = options.bootstrapRefreshToken || undefined;
+    this.#bootstrapDigest = this.#bootstrap && tokenDigest(this.#bootstrap);
     this.#now = options.now ?? Date.now;
   }
 
   async current(): Promise<StoredRefreshToken> {
     const doc = await this.#read();
+    if (doc && this.#bootstrap && doc.bootstrapDigests && !doc.bootstrapDigests.includes(this.#bootstrapDigest!)) return this.#adoptBootstrap(doc);
     if (doc) return toStored(doc);
     if (!this.#bootstrap) {
       throw new RefreshTokenStoreError('not-configured', `no refresh token is stored (${this.#id}) and no bootstrap refresh token is configured`);
@@ -68,7 +75,8 @@ export class CosmosRefreshTokenRepository implements RefreshTokenRepository {
   }
 
   async replace(expected: StoredRefreshToken, next: RefreshTokenUpdate): Promise<ReplaceOutcome> {
-    const doc = rotatedDocument(this.#id, next, this.#now());
+    // A document from before digests were kept was seeded with this instance's bootstrap token, as far as anyone knows.
+    const doc = rotatedDocument(this.#id, next, this.#now(), expected.bootstrapDigests ?? (this.#bootstrapDigest ? [this.#bootstrapDigest] : undefined));
     try {
       const { resource } = await this.#container
         .item(this.#id, this.#id)
@@ -77,6 +85,18 @@ export class CosmosRefreshTokenRepository implements RefreshTokenRepository {
     } catch (err) {
       if (statusOf(err) !== 412) throw storeError(err, 'storing the rotated token');
       return { outcome: 'lost-race', current: await this.current() };
+    }
+  }
+
+  /** Replaces the stored token with a bootstrap token it was never seeded with (guarded by the etag; a lost race re-reads). */
+  async #adoptBootstrap(doc: RefreshTokenDocument): Promise<StoredRefreshToken> {
+    const next = seedDocument(this.#id, this.#bootstrap!, this.#now(), doc.bootstrapDigests);
+    try {
+      const { resource } = await this.#container.item(this.#id, this.#id).replace<RefreshTokenDocument>(next, { accessCondition: { type: 'IfMatch', condition: doc._etag ?? '' } });
+      return toStored(resource!);
+    } catch (err) {
+      if (statusOf(err) !== 412) throw storeError(err, 'storing the configured bootstrap token');
+      return this.current();
     }
   }
 

@@ -17,6 +17,8 @@ export interface StoredRefreshToken {
   readonly storedAtMs: number;
   /** Version tag of the stored document (Cosmos etag); a write must present it. */
   readonly etag: string;
+  /** SHA-256 (hex) of every configured bootstrap token this store was seeded with, when the adapter keeps them. */
+  readonly bootstrapDigests?: readonly string[];
 }
 
 /** A new token to store in place of the current one. */

@@ -17,6 +17,7 @@ import { startRoutingSetup, type RoutingSetup } from '../../dev/routing-setup.ts
 import { startStandIns, type StandIns } from '../../dev/standins.ts';
 import { claims, expectStatus } from '../support/grpc.ts';
 import { loud } from '../support/hooks.ts';
+import { https } from '../support/https.ts';
 import { checkHealth } from './support/routing-health.ts';
 import { assertNoSecret, getToken, retryAfterMs, sleep, tokenClient, untilAnswered } from './support/routing-calls.ts';
 
@@ -52,6 +53,10 @@ test('started while Cosmos DB is unreachable: NOT_SERVING, UNAVAILABLE naming Co
   assert.ok((retryAfterMs(err) ?? 0) > 0, 'retry-after-ms given');
   assertNoSecret(err.details);
   console.log(`  at start: ${err.details} [retry-after-ms ${retryAfterMs(err)}]`);
+  const healthUrl = setup.metricsUrl!.replace(/\/metrics$/, '/health');
+  const starting = await https(healthUrl, { ca: standIns.tls.caPem });
+  assert.is(starting.status, 503, 'not able to serve at all: a load balancer takes it out');
+  assert.is(JSON.parse(starting.body).status, 'starting', starting.body);
 
   await cosmosProxy.restore();
   const started = Date.now();
@@ -62,6 +67,8 @@ test('started while Cosmos DB is unreachable: NOT_SERVING, UNAVAILABLE naming Co
   }
   assert.is(health, 'SERVING', 'ready without a restart');
   console.log(`  SERVING ${Date.now() - started} ms after Cosmos DB came back`);
+  const ready = await https(healthUrl, { ca: standIns.tls.caPem });
+  assert.is(ready.status, 200, ready.body);
   const account = await setup.provisionAccount('cosmos-late');
   assert.is(claims((await getToken(client, account.refreshToken)).accessToken).appid, account.clientId);
 });

@@ -40,7 +40,7 @@ test('routing unreachable for the whole start-up wait: starts with its own setti
   const acct = await account('start-late');
   await proxy.cut('refuse');
   const started = Date.now();
-  const fhir = await startFhirFor(setup, acct, proxy.address, { FHIR_ROUTING_STARTUP_WAIT_SECONDS: '3' });
+  const fhir = await startFhirFor(setup, acct, proxy.address, { FHIR_ROUTING_STARTUP_WAIT_SECONDS: '3', FHIR_ROUTING_HEALTH_CHECK_SECONDS: '1' });
   servers.push(fhir);
   const startMs = Date.now() - started;
   const snapshot = fhir.configuration.current();
@@ -48,9 +48,13 @@ test('routing unreachable for the whole start-up wait: starts with its own setti
   assert.is.not(snapshot.export.numberOfPagesPerCommit, OVERRIDES.numberOfPagesPerCommit);
   const health = await fhir.app.inject({ method: 'GET', url: '/health' });
   assert.is(health.statusCode, 200, 'serving FHIR while the routing server is away');
+  const healthBody = async () => JSON.parse((await fhir.app.inject({ method: 'GET', url: '/health' })).body) as { status: string; reasons?: { problem: string; action: string }[] };
+  assert.ok(await eventually(async () => (await healthBody()).reasons?.[0]?.problem === 'routing-unreachable', 10_000), `degraded, naming the routing server: ${JSON.stringify(await healthBody())}`);
+  assert.is((await healthBody()).status, 'degraded');
   await sleep(2_000);
   await proxy.restore();
   const restored = Date.now();
+  assert.ok(await eventually(async () => (await healthBody()).status === 'ok', 20_000), 'ok again once the routing server answers');
   const applied = await eventually(() => fhir.configuration.current().exportSources.numberOfPagesPerCommit === 'account', 45_000);
   assert.ok(applied, 'the overrides arrived without a restart');
   assert.is(fhir.configuration.current().export.numberOfPagesPerCommit, OVERRIDES.numberOfPagesPerCommit);

@@ -16,6 +16,7 @@ import { startRoutingSetup, type RoutingSetup } from '../../dev/routing-setup.ts
 import { startStandIns, type StandIns } from '../../dev/standins.ts';
 import { claims, expectStatus } from '../support/grpc.ts';
 import { loud } from '../support/hooks.ts';
+import { https } from '../support/https.ts';
 import { checkHealth } from './support/routing-health.ts';
 import { assertNoSecret, getToken, retryAfterMs, tokenClient, untilAnswered } from './support/routing-calls.ts';
 
@@ -46,9 +47,18 @@ test('started while Key Vault is unreachable: SERVING, UNAVAILABLE naming Key Va
   assert.ok((retryAfterMs(err) ?? 0) > 0, 'retry-after-ms given');
   assertNoSecret(err.details);
   console.log(`  at start: ${err.details} [retry-after-ms ${retryAfterMs(err)}]`);
+  const healthUrl = setup.metricsUrl!.replace(/\/metrics$/, '/health');
+  const degraded = await https(healthUrl, { ca: standIns.tls.caPem });
+  assert.is(degraded.status, 200, 'degraded is still 200: cached tokens are served, another instance would fare no better');
+  const body = JSON.parse(degraded.body) as { status: string; reasons: string[]; dependencies: { name: string; state: string }[] };
+  assert.is(body.status, 'degraded', degraded.body);
+  assert.match(body.reasons.join(' '), /Key Vault is failing \(ECONNREFUSED\)/);
   await vaultProxy.restore();
   const { value, failures } = await untilAnswered(() => getToken(client, account.refreshToken));
   assert.is(claims(value.accessToken).appid, account.clientId, 'recovered without a restart');
+  const recovered = JSON.parse((await https(healthUrl, { ca: standIns.tls.caPem })).body) as typeof body;
+  assert.is(recovered.status, 'ok', JSON.stringify(recovered));
+  assert.is(recovered.dependencies.find((d) => d.name === 'Key Vault')?.state, 'up');
   console.log(`  recovered after ${failures.length} more UNAVAILABLE answers`);
 });
 

@@ -51,6 +51,28 @@ test('after a rotation the stored token wins over the configured one', async () 
   assert.ok(stored.expiresOnMs! > Date.now());
 });
 
+test('a new bootstrap token (never seeded before) replaces a rotated one at the next read; an earlier one does not come back', async () => {
+  const first = await open('fhir-repo-reissue', 'fmrt_seed');
+  const seed = await first.current();
+  await first.replace(seed, update(1, seed.tokenId));
+  // The family was revoked; the operator issued a new token, configured it and restarted.
+  const reissued = await open('fhir-repo-reissue', 'fmrt_reissued');
+  const adopted = await reissued.current();
+  assert.is(adopted.token, 'fmrt_reissued');
+  assert.is(adopted.tokenId, 'bootstrap');
+  assert.is(adopted.expiresOnMs, undefined, 'due for rotation at once, like any seed');
+  // An instance still configured with the first token keeps what is stored.
+  assert.is((await open('fhir-repo-reissue', 'fmrt_seed').then((r) => r.current())).token, 'fmrt_reissued');
+  // After the new seed is rotated, neither bootstrap token replaces it.
+  await reissued.replace(adopted, update(2, adopted.tokenId));
+  assert.is((await open('fhir-repo-reissue', 'fmrt_reissued').then((r) => r.current())).token, 'fmrt_new-2');
+  assert.is((await open('fhir-repo-reissue', 'fmrt_seed').then((r) => r.current())).token, 'fmrt_new-2');
+  const { resource } = await cosmos.database('fhir-repo-reissue').container(refreshTokenRepositoryDefaults.containerId)
+    .item(refreshTokenRepositoryDefaults.documentId, refreshTokenRepositoryDefaults.documentId).read();
+  assert.is(resource?.bootstrapDigests?.length, 2, 'digests of both bootstrap tokens, no token values');
+  assert.not.ok(JSON.stringify(resource.bootstrapDigests).includes('fmrt_'), 'only digests are kept of earlier tokens');
+});
+
 test('a write with a stale etag loses and reports what is stored', async () => {
   const a = await open('fhir-repo-race', 'fmrt_seed');
   const b = await open('fhir-repo-race', 'fmrt_seed');
