@@ -1,30 +1,50 @@
 /**
- * The export side of the export bench (one system export through the engine,
- * timed from kick-off to completion) and the checks both sides share.
+ * The export side of the export bench (a system export through the engine,
+ * timed from kick-off to the job's end) and the checks both sides share. The
+ * job is followed as a Bulk Data client that honours `Retry-After` follows it:
+ * a status read right after the kick-off, then one each time the wait the REST
+ * facade would answer (status-pacing.ts, same maximum) has passed; the delay
+ * from the job's end to that client seeing it is reported too.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExportEngine } from '../fhir-server/export/engine/export-engine.ts';
+import { facadeDefaults } from '../fhir-server/export/facade/options.ts';
+import { statusRetryAfterSeconds } from '../fhir-server/export/facade/status-pacing.ts';
 import type { ExportJobView } from '../fhir-server/export/ports.ts';
 
-/** Runs a system export of everything into `container` of the default account; throws unless it completes. */
-export async function runExport(engine: ExportEngine, container: string): Promise<{ seconds: number; view: ExportJobView }> {
+/** One finished export: its duration (kick-off to end), what it wrote, and how late the polling client saw it. */
+export interface ExportRun {
+  seconds: number;
+  view: ExportJobView;
+  /** Seconds between the job's end and the client's poll that saw it. */
+  seenAfterSeconds: number;
+  /** Status reads the client made. */
+  polls: number;
+}
+
+/** Runs a system export (of `types`, default everything) into `container` of the default account; throws unless it completes. */
+export async function runExport(engine: ExportEngine, container: string, types: string[] = []): Promise<ExportRun> {
   const caller = { principal: 'bench' };
-  const started = performance.now();
+  const startedMs = Date.now();
   const job = await engine.start(
     {
-      level: 'system', types: [], typeFilters: [], elements: [], patients: [], includeAssociatedData: [], outputFormat: 'application/fhir+ndjson',
+      level: 'system', types, typeFilters: [], elements: [], patients: [], includeAssociatedData: [], outputFormat: 'application/fhir+ndjson',
       handling: 'lenient', notes: [], destination: { kind: 'default', container }, requestUrl: 'https://fhir.example/$export',
     },
     caller,
   );
   let view = job;
-  while (view.status === 'queued' || view.status === 'running') {
-    await sleep(25);
+  let polls = 0;
+  for (;;) {
     view = (await engine.get(job.id, caller))!;
+    polls++;
+    if (view.status !== 'queued' && view.status !== 'running') break;
+    await sleep(statusRetryAfterSeconds(view, Date.now(), facadeDefaults.maxStatusRetryAfterSeconds) * 1000);
   }
-  const seconds = (performance.now() - started) / 1000;
+  const seenMs = Date.now();
   if (view.status !== 'completed') throw new Error(`export ${view.status}: ${JSON.stringify(view.failure)}`);
-  return { seconds, view };
+  const endMs = Date.parse(view.endTime!);
+  return { seconds: (endMs - startedMs) / 1000, view, seenAfterSeconds: Math.max(0, seenMs - endMs) / 1000, polls };
 }
 
 /**

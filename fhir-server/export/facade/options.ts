@@ -32,8 +32,8 @@ export interface KickoffOptions {
 
 /** Settings of the REST routes and the gRPC service beyond parsing. */
 export interface FacadeOptions extends KickoffOptions {
-  /** `Retry-After` of a 202 status answer, in seconds. */
-  statusRetryAfterSeconds: number;
+  /** Longest `Retry-After` of a 202 status answer, in seconds (it follows the job's age and progress: status-pacing.ts). */
+  maxStatusRetryAfterSeconds: number;
   /** `Retry-After` of a 429 kick-off answer when the engine gives none, in seconds. */
   throttledRetryAfterSeconds: number;
   /** Manifest URLs are short-lived SAS URLs (`ExportJobs.fileSasUrl`) instead of download routes needing the bearer token. */
@@ -50,7 +50,7 @@ export const facadeDefaults: Readonly<FacadeOptions> = Object.freeze({
   defaultContainer: exportSettingDefaults.defaultContainer,
   features: Object.freeze({ elements: true, typeFilter: true, patient: true, until: true, includeAssociatedData: associatedDataCodes }),
   now: () => new Date(),
-  statusRetryAfterSeconds: 10,
+  maxStatusRetryAfterSeconds: 30,
   throttledRetryAfterSeconds: 60,
   manifestSasUrls: exportSettingDefaults.manifestSasUrls,
   minimumPollIntervalSeconds: 0,
@@ -62,9 +62,10 @@ export type FacadeOptionsInput = Partial<Omit<FacadeOptions, 'features'>> & { fe
 /** The effective options: `input` over the defaults, validated and frozen. */
 export function facadeOptions(input: FacadeOptionsInput = {}): Readonly<FacadeOptions> {
   const options: FacadeOptions = { ...facadeDefaults, ...input, features: { ...facadeDefaults.features, ...input.features } };
-  for (const key of ['statusRetryAfterSeconds', 'throttledRetryAfterSeconds', 'minimumPollIntervalSeconds'] as const) {
+  for (const key of ['maxStatusRetryAfterSeconds', 'throttledRetryAfterSeconds', 'minimumPollIntervalSeconds'] as const) {
     if (!Number.isInteger(options[key]) || options[key] < 0) throw new Error(`export facade option ${key} must be a whole number of seconds`);
   }
+  if (options.maxStatusRetryAfterSeconds < 1) throw new Error('export facade option maxStatusRetryAfterSeconds must be at least 1');
   if (!isContainerName(options.defaultContainer)) throw new Error('export facade option defaultContainer must be a valid container name');
   Object.freeze(options.features);
   return Object.freeze(options);

@@ -17,6 +17,7 @@ import type { DestinationDeps } from './destination.ts';
 import { ExportFrontDoor, type FrontDoorLog } from './front-door.ts';
 import { kickoffRoutes } from './rest-kickoff.ts';
 import { failureOf, manifestOf, progressText } from './manifest.ts';
+import { statusRetryAfterSeconds } from './status-pacing.ts';
 import { facadeOptions, type FacadeOptionsInput } from './options.ts';
 
 /** Checks a request for export access; throws (a FhirError or `{ statusCode }`) to refuse it. */
@@ -81,7 +82,8 @@ export function registerExportRoutes(app: FastifyInstance, deps: ExportRoutesDep
         }
         if (job.status !== 'completed') {
           frontDoor.pacePoll(job.id, caller);
-          reply.header('x-progress', progressText(job)).header('retry-after', String(frontDoor.options.statusRetryAfterSeconds));
+          const retryAfter = statusRetryAfterSeconds(job, frontDoor.options.now().getTime(), frontDoor.options.maxStatusRetryAfterSeconds);
+          reply.header('x-progress', progressText(job)).header('retry-after', String(retryAfter));
           return reply.code(202).send();
         }
         const links = await frontDoor.fileLinks(job, caller, baseOf(request));
