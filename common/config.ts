@@ -13,7 +13,7 @@ export interface Setting {
   type: SettingType;
   /** Environment variable that overrides it. */
   env: string;
-  /** One-line description (shown in the README and in errors). */
+  /** One-line description (shown in docs/configuration.md and in errors). */
   doc: string;
   /** Default; undefined means "not set". */
   default?: string | number | boolean;

@@ -6,7 +6,7 @@
  */
 
 /** The line after which the copy-paste commands start. */
-export const COMMANDS_HEADING = 'Try it (bash; copy the lines as they are, while npm start runs):';
+export const COMMANDS_HEADING = 'Try it (bash, in this folder; copy the lines as they are, while npm start runs):';
 
 /** What the banner names. */
 export interface BannerFacts {
@@ -34,7 +34,7 @@ export interface BannerFacts {
   operatorTokenFile: string;
   /** The demo SMART client. */
   smartClientId: string;
-  /** Script printing a fresh SMART client assertion. */
+  /** Script printing a fresh SMART client assertion (relative to the checkout, where the commands run). */
   smartAssertionScript: string;
 }
 

@@ -15,7 +15,7 @@
  */
 import { Command } from 'commander';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { createCosmosClient } from '../common/cosmos.ts';
 import { onParentExit, stopOnSignals } from '../common/process.ts';
 import { patientGroup } from '../fhir-server/seed/synthetic.ts';
@@ -172,7 +172,7 @@ try {
       bearerTokenFile,
       operatorTokenFile,
       smartClientId: smartClient.clientId,
-      smartAssertionScript,
+      smartAssertionScript: relative(repoRoot, smartAssertionScript),
     }),
   );
   process.stdout.write(

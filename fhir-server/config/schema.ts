@@ -105,7 +105,7 @@ export const fhirSettingsSchema = {
 /** Settings as loaded from defaults, file and environment (before account overrides). */
 export type FhirSettings = SettingsOf<typeof fhirSettingsSchema>;
 
-/** The settings as a Markdown table (setting, environment, default, meaning) for the README. */
+/** The settings as a Markdown table (setting, environment, default, meaning) for the documentation. */
 export function describeFhirSettings(): string {
   return ['| Setting | Environment | Default | Meaning |', '|---|---|---|---|', ...describeSettings(fhirSettingsSchema)].join('\n');
 }

@@ -166,8 +166,19 @@ test('READY and the banner name the endpoints, the Group and the operator token;
   assert.not.match(stderr, /Warning|EBADENGINE|FSTDEP|DEP0\d{3}/, `no warning on a clean start:\n${stderr}`);
 });
 
-test("the banner's commands work as printed: curl, fhirmesh, buf curl", () => {
+/** The command lines of the README's walkthrough (its sh blocks, comments dropped). */
+function walkthroughCommands(): string[] {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## A five-minute walkthrough'), readme.indexOf('## The parts'));
+  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split('\n')).map((line) => line.replace(/\s+# .*$/, '').trim()).filter((line) => line && !line.startsWith('#'));
+}
+
+test("the banner's commands work as printed: curl, fhirmesh, buf curl; the README's walkthrough is made of them", () => {
   runBannerCommands('after start');
+  const banner = new Set(bannerCommands());
+  const readmeOnly = walkthroughCommands().filter((line) => !banner.has(line));
+  assert.equal(readmeOnly.filter((line) => !line.startsWith('kill -9 ')), [], 'README walkthrough lines that the banner does not print (and this test does not run)');
+  assert.is(readmeOnly.length, 1, 'the kill line, run by the next test');
 });
 
 test("after the fhir-server rotated its token and the grace window passed, the READY token and the banner's commands still work and no family is revoked", async () => {
@@ -184,16 +195,18 @@ test("after the fhir-server rotated its token and the grace window passed, the R
   assert.is((await health()).status, 'ok');
 });
 
-test('a killed service is reported and started again on the same port', async () => {
+test("a killed service is reported and started again on the same port (the README's kill line, then the fhir-server by pid)", async () => {
   const tree = descendants(child.pid!);
   const pidOf = (script: string) => tree.find((pid) => commandLine(pid).includes(script));
-  for (const [name, script] of [['routing server', 'routing-server/main.js'], ['fhir-server', 'fhir-server/main.js']] as const) {
-    const pid = pidOf(script);
-    assert.ok(pid, `${name} runs as its own process from dist/ (${tree.map(commandLine).join('; ')})`);
-    process.kill(pid!, 'SIGKILL');
-    await until(`${name} to run again`, () => (stderr.includes(`${name} is running again`) ? true : undefined), 60_000);
-    assert.match(stderr, new RegExp(`${name} exited unexpectedly \\(SIGKILL\\)`));
-  }
+  for (const script of ['dist/routing-server/main.js', 'dist/fhir-server/main.js']) assert.ok(pidOf(script), `${script} runs as its own process (${tree.map(commandLine).join('; ')})`);
+  const kill = walkthroughCommands().find((line) => line.startsWith('kill -9 '))!;
+  assert.ok(kill.includes('$PWD/dist/routing-server/main.js'), `the README's kill line names this checkout's routing server only: ${kill}`);
+  assert.is(spawnSync('bash', ['-c', kill], { cwd: root, env: personEnv(), encoding: 'utf8' }).status, 0);
+  await until('the routing server to run again', () => (stderr.includes('routing server is running again') ? true : undefined), 60_000);
+  assert.match(stderr, /routing server exited unexpectedly \(SIGKILL\)/);
+  process.kill(pidOf('dist/fhir-server/main.js')!, 'SIGKILL');
+  await until('the fhir-server to run again', () => (stderr.includes('fhir-server is running again') ? true : undefined), 60_000);
+  assert.match(stderr, /fhir-server exited unexpectedly \(SIGKILL\)/);
   const got = spawnSync(process.execPath, ['bin/fhirmesh.js', 'token', 'get', 'https://storage.azure.com'], { cwd: root, env: personEnv(), encoding: 'utf8' });
   assert.is(got.status, 0, `the routing server answers on its printed address: ${got.stderr}`);
   assert.is((await until('the fhir-server to answer', () => health().catch(() => undefined), 30_000)).status, 'ok', 'the fhir-server answers on its printed address');
