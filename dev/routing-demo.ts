@@ -13,7 +13,7 @@ const setup = await startRoutingSetup({ mode: 'child-process' });
 const account = await setup.provisionAccount('demo', { exportJobConfiguration: { rollingFileSizeInMb: 64 } });
 const dir = join(repoRoot, '.local');
 mkdirSync(dir, { recursive: true });
-const tokenFile = join(dir, 'demo-refresh-token');
+const tokenFile = join(dir, 'operator-refresh-token');
 writeFileSync(tokenFile, account.refreshToken + '\n', { mode: 0o600 });
 const adminFile = join(dir, 'demo-admin-token');
 writeFileSync(adminFile, (await setup.adminToken()) + '\n', { mode: 0o600 });
