@@ -42,6 +42,8 @@ import { RefreshTokenUpkeep } from './routing/refresh-token-upkeep.ts';
 import { connectRouting } from './routing/routing-connection.ts';
 import { RoutingTokenCredential } from './routing/routing-token-credential.ts';
 import { readOverridesAtStartup } from './routing/startup-overrides.ts';
+import { SearchService } from './search/search-service.ts';
+import { cosmosSearchSource } from './search/search-source.ts';
 import { openCosmosResourceStore } from './store/cosmos-resource-store.ts';
 import { openWhenCosmosAnswers } from './store/cosmos-startup.ts';
 import { startTransactionRecovery } from './store/recovery.ts';
@@ -148,6 +150,7 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
   const capabilities = new CapabilityRegistry();
   const app = buildApp({
     service: new FhirService(store),
+    search: new SearchService(cosmosSearchSource(store.container)),
     capabilities,
     authorize: auth.authorize,
     logger,

@@ -3,7 +3,7 @@
  * items — one per type, a large type split into bucket ranges, a long patient
  * list split into slices — with the store's count as each item's total.
  */
-import { patientCompartmentPaths } from '../../fhir/patient-compartment.ts';
+import { patientCompartmentTypes } from '../../fhir/compartments.ts';
 import type { ExportFilter, ResourceStore } from '../../store/resource-store.ts';
 import { emptyStream, type ExportScope, type JobRecord, type WorkItem } from './job-record.ts';
 import type { ExportEngineOptions } from './options.ts';
@@ -14,7 +14,7 @@ export class PlanFailure extends Error {
 }
 
 /** Types in the Patient compartment (what Patient and Group exports cover). */
-export const compartmentTypes: ReadonlySet<string> = new Set(Object.keys(patientCompartmentPaths));
+export const compartmentTypes: ReadonlySet<string> = patientCompartmentTypes;
 
 /** The plan of a job. */
 export interface JobPlan {
