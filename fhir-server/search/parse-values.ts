@@ -53,15 +53,20 @@ export function parseDateValue(name: string, text: string, nowMs: number): DateV
 
 const numberPattern = /^([+-]?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
 
-/** A number search value with the range its significant digits imply (`100` is [99.5, 100.5)); `ap` is ±10 %. */
+/** A number search value with the range its significant digits imply (`100` is [99.5, 100.5), `1e2` [50, 150)); `ap` is ±10 %. */
 export function parseNumberValue(name: string, text: string): NumberValue {
   const { prefix, rest } = prefixOf(text);
   const m = numberPattern.exec(rest);
   if (!m) throw invalid(name, `'${text}' is not a number (optionally after a prefix such as gt)`);
   const value = Number(rest);
-  const half = 0.5 * 10 ** (Number(m[4] ?? 0) - (m[3] ?? '').length);
-  const margin = prefix === 'ap' ? Math.max(Math.abs(value) * 0.1, half) : half;
-  return { prefix, value, low: value - margin, high: value + margin };
+  if (prefix === 'ap') {
+    const margin = Math.abs(value) * 0.1;
+    return { prefix, value, low: value - margin, high: value + margin };
+  }
+  // value = digits × 10^-scale; the implied range is value ± 5 × 10^-(scale+1), computed in decimal so its ends are exact.
+  const digits = BigInt(`${m[1]}${m[2]}${m[3] ?? ''}`);
+  const exponent = -((m[3] ?? '').length - Number(m[4] ?? 0)) - 1;
+  return { prefix, value, low: Number(`${digits * 10n - 5n}e${exponent}`), high: Number(`${digits * 10n + 5n}e${exponent}`) };
 }
 
 /** A quantity search value: `[prefix]number`, `number|system|code` or `number||code`. */
