@@ -101,7 +101,7 @@ export class SearchService {
     const want = search.count + 1;
     const doing = `searching ${search.resourceType}`;
     let rows = await this.#source.query<PageRow>(pageQuery(search, from, want, asOfMs), doing);
-    if (search.sort.code !== '_id' && from.phase === 1 && rows.length < want) {
+    if (search.sort.code !== '_id' && from.phase === 1 && rows.length < want && !everyMatchHasKey(search)) {
       rows = rows.concat(await this.#source.query<PageRow>(pageQuery(search, { phase: 2 }, want - rows.length, asOfMs), doing));
     }
     const matches = rows.slice(0, search.count);
@@ -117,6 +117,11 @@ export class SearchService {
     outcome.issue = search.unsupported.map((u) => ({ severity: 'warning', code: 'not-supported', diagnostics: `Search parameter '${u.name}' was ignored: ${u.reason}`, expression: [u.name] }));
     return [{ resource: outcome, search: { mode: 'outcome' } }];
   }
+}
+
+// A search with a date condition on its sort parameter matches only resources that have a value, hence a sort key.
+function everyMatchHasKey(search: ParsedSearch): boolean {
+  return search.conditions.some((c) => (c.kind === 'date' && c.code === search.sort.code) || (c.kind === 'missing' && c.code === search.sort.code && !c.missing));
 }
 
 function entryOf(baseUrl: string, resource: FhirResource, mode: 'match' | 'include'): BundleEntry {

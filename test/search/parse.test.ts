@@ -12,6 +12,7 @@ import { searchIncludesOf, searchParamsOf, searchRevIncludesOf } from '../../fhi
 import { parseSearch } from '../../fhir-server/search/parse.ts';
 import { decodeCursor, encodeCursor } from '../../fhir-server/search/cursor.ts';
 import { whereOf } from '../../fhir-server/search/sql.ts';
+import { parseTypeQuery } from '../../fhir-server/search/type-query.ts';
 
 const base = 'https://fhir.test/r4';
 const parse = (type: string, query: string) => parseSearch(type, new URLSearchParams(query), { baseUrl: base, nowMs: Date.UTC(2025, 0, 1) });
@@ -152,6 +153,21 @@ test('whereOf: one clause per condition over the alias given, parameters under t
   assert.ok(where.clauses.every((c) => c.includes('d.')) && !where.clauses.some((c) => /\bc\./.test(c)), where.clauses.join('\n'));
   assert.ok(where.parameters.every((p) => p.name.startsWith('@f0_')));
   assert.match(where.clauses[0]!, /EXISTS\(SELECT VALUE t FROM t IN d\.idx\.p\["status"\] WHERE \(t\.c IN \(@f0_0, @f0_1\)\)\)/);
+});
+
+test('a Type?query criterion (_typeFilter): conditions to compile, or exactly what is unsupported and why', () => {
+  const ok = parseTypeQuery('Observation?status=final&code=http://loinc.org|8302-2&date=ge2020')!;
+  assert.is(ok.resourceType, 'Observation');
+  assert.equal(ok.conditions.map((c) => c.kind), ['token', 'token', 'date']);
+  assert.equal(ok.unsupported, []);
+  const refused = parseTypeQuery('Patient?name=x&_count=5&_sort=birthdate&nickname=y&general-practitioner.name=z')!;
+  assert.equal(refused.unsupported.map((u) => u.name), ['nickname', 'general-practitioner.name', '_count', '_sort']);
+  assert.match(refused.unsupported[2]!.reason, /result parameter/);
+  assert.equal(refused.conditions.length, 1);
+  assert.is(parseTypeQuery('Patient'), undefined);
+  assert.is(parseTypeQuery('Foo?x=1'), undefined);
+  assert.is(parseTypeQuery('OperationOutcome?x=1'), undefined);
+  assert.throws(() => parseTypeQuery('Patient?birthdate=soon'), (e: unknown) => e instanceof FhirError && e.expression === 'birthdate');
 });
 
 test.run();
