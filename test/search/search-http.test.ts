@@ -17,6 +17,7 @@ import * as assert from 'uvu/assert';
 import { repoRoot } from '../../dev/certs.ts';
 import type { FhirResource } from '../../fhir-server/fhir/types.ts';
 import { normalizeText } from '../../fhir-server/search/index-values.ts';
+import { setSearchIndexing } from '../../fhir-server/search/search-index.ts';
 import { searchParamsOf } from '../../fhir-server/search/capability.ts';
 import type { CosmosResourceStore } from '../../fhir-server/store/cosmos-resource-store.ts';
 import { loud } from '../support/hooks.ts';
@@ -319,6 +320,22 @@ test('paging by keyset under concurrent creates, updates and deletes: every reso
   assert.equal(untouched.filter((id) => !seen.has(id)), [], 'no resource that stayed is missed');
   assert.ok(created > 10);
   assert.ok(bundles[1]!.link.find((l) => l.relation === 'self')!.url.includes('_cursor='));
+
+  // Filtered searches after the writes: updates are re-indexed, tombstones (no idx) and a document written
+  // with indexing off are passed over, not a failure of the query.
+  setSearchIndexing(false);
+  try {
+    await store.create({ resourceType: 'Observation', id: 'unindexed', status: 'amended', code: { text: 'unindexed' } });
+  } finally {
+    setSearchIndexing(true);
+  }
+  const { resources: live } = await store.container.items
+    .query<FhirResource>({ query: 'SELECT VALUE c.resource FROM c WHERE c.resourceType = "Observation" AND c.deleted = false' })
+    .fetchAll();
+  const amended = ids(live.filter((o) => o.status === 'amended' && o.id !== 'unindexed'));
+  assert.ok(amended.length > 5);
+  assert.equal((await searchAll('/Observation?status=amended&_count=100')).ids.sort(), amended);
+  assert.ok((await searchAll('/Observation?_count=500')).ids.includes('unindexed'), 'an unfiltered search still lists it');
 });
 
 test.run();
