@@ -29,7 +29,7 @@ export function fetchLimitedJson(url: string, options: JsonFetchOptions = {}): P
     const transport = options.agent ? { agent: options.agent } : options.caPem ? { ca: options.caPem } : {};
     const req = request(url, { method: 'GET', timeout: timeoutMs, headers: { accept: 'application/json' }, ...transport }, (res) => {
       const status = res.statusCode ?? 500;
-      if (status >= 400 || status < 200 || status >= 300) {
+      if (status < 200 || status >= 300) {
         res.resume();
         return fail(new Error(`GET ${url} answered HTTP ${status}`));
       }

@@ -145,6 +145,10 @@ test('the allow-list exempts one host:port: that endpoint is reached, the same h
   assert.equal(await fetchLimitedJson(`https://127.0.0.1:${port}/jwks.json`, { agent: allowed }), { keys: [] });
   const other = new GuardedAgent({ allow: HostPortAllowList.parse(`127.0.0.1:${port + 1}`) }, { ca: caPem });
   await rejectsWith(fetchLimitedJson(`https://127.0.0.1:${port}/jwks.json`, { agent: other }), /loopback/);
+  // A name on the list connects to the addresses its lookup gave.
+  const lookup: HostLookup = async () => [{ address: '127.0.0.1', family: 4 }];
+  const named = new GuardedAgent({ allow: HostPortAllowList.parse(`localhost:${port}`), lookup }, { ca: caPem });
+  assert.equal(await fetchLimitedJson(`https://localhost:${port}/jwks.json`, { agent: named }), { keys: [] });
 });
 
 test('jwks fetches: too large, too slow, an error status or not JSON fail with a sentence that never carries the body', async () => {
