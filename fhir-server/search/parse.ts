@@ -75,7 +75,8 @@ function conditionOf(state: State, name: string, parameter: TypeParameter, modif
       if (modifier !== '' && modifier !== 'exact' && modifier !== 'contains') return `modifier :${modifier} is not supported on string parameters (only :exact, :contains, :missing)`;
       return { kind: 'string', code: parameter.code, match: modifier === 'exact' ? 'exact' : modifier === 'contains' ? 'contains' : 'start', values: values.map(unescapeValue) };
     case 'reference': {
-      if (modifier !== '' && !parameter.targets.includes(modifier)) {
+      const anyTarget = parameter.targets.length === 0 && r4Definitions().resourceTypes.includes(modifier);
+      if (modifier !== '' && !parameter.targets.includes(modifier) && !anyTarget) {
         return modifier === 'identifier' || !/^[A-Z]/.test(modifier)
           ? `modifier :${modifier} is not supported on reference parameters (only :[type], :missing)`
           : `${modifier} is not a target type of ${search.resourceType}.${parameter.code}`;
@@ -115,6 +116,12 @@ function includeOf(state: State, name: string, value: string, reverse: boolean):
   return targetType ? { sourceType, code, targetType } : { sourceType, code };
 }
 
+// A result parameter given twice: the last one counts, and the self link shows that one.
+function setApplied(search: ParsedSearch, name: string, value: string): void {
+  search.applied = search.applied.filter(([n]) => n !== name);
+  search.applied.push([name, value]);
+}
+
 function resultParameter(state: State, name: string, raw: string): string | undefined {
   const { search, options } = state;
   switch (name) {
@@ -122,18 +129,18 @@ function resultParameter(state: State, name: string, raw: string): string | unde
       if (!/^\d+$/.test(raw)) throw invalid(name, `'${raw}' is not a whole number`);
       search.count = Math.min(Number(raw), options.maxCount);
       if (search.count === 0) search.countOnly = true;
-      search.applied.push([name, String(search.count)]);
+      setApplied(search, name, String(search.count));
       return undefined;
     }
     case '_summary':
       if (raw === 'count') search.countOnly = true;
       else if (raw !== 'false') return `_summary=${raw} is not supported (only count and false)`;
-      search.applied.push([name, raw]);
+      setApplied(search, name, raw);
       return undefined;
     case '_total':
       if (raw !== 'none' && raw !== 'estimate' && raw !== 'accurate') throw invalid(name, `'${raw}' is not none, estimate or accurate`);
       search.total = raw;
-      search.applied.push([name, raw]);
+      setApplied(search, name, raw);
       return undefined;
     case '_elements': {
       const elements = raw.split(',').map((e) => e.trim());
@@ -149,7 +156,7 @@ function resultParameter(state: State, name: string, raw: string): string | unde
       if (code !== '_id' && !sortCodesOf(search.resourceType).includes(code)) return `sorting by '${code}' is not supported (only _id, _lastUpdated and date parameters)`;
       if (rest.length > 0) return `only one sort key is supported, not '${raw}'`;
       search.sort = { code, descending };
-      search.applied.push([name, first]);
+      setApplied(search, name, first);
       return undefined;
     }
     case '_cursor':
