@@ -18,7 +18,14 @@ export const fhirSettingsSchema = {
     certFile: { type: 'file', env: 'FHIR_TLS_CERT_FILE', required: true, doc: 'Server certificate chain (PEM)' },
     keyFile: { type: 'file', env: 'FHIR_TLS_KEY_FILE', required: true, doc: 'Server private key (PEM)' },
   },
-  publicBaseUrl: { type: 'url', env: 'FHIR_PUBLIC_BASE_URL', doc: 'FHIR base URL as clients see it (links, Location, manifests); default: from each request' },
+  publicBaseUrl: {
+    type: 'url', env: 'FHIR_PUBLIC_BASE_URL',
+    doc: "FHIR base URL as clients see it (links, Location, manifests, SMART issuer); default: what a trusted proxy forwards, else the listening address (on every interface: the certificate's name) — never the request's Host header",
+  },
+  trustedProxies: {
+    type: 'string', env: 'FHIR_TRUSTED_PROXIES',
+    doc: 'Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-Proto/-Host (or Forwarded) headers set link URLs when publicBaseUrl is not set; anyone else\'s are ignored',
+  },
   trust: {
     caFile: { type: 'file', env: 'FHIR_TRUST_CA_FILE', doc: 'Extra CA (PEM) trusted for Cosmos DB, Entra ID, Key Vault and Storage (private endpoints, local stand-ins)' },
   },

@@ -6,6 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { baseUrlResolver } from '../../fhir-server/http/base-url.ts';
 import { base, call, exportApp, issue, jobIdOf, parameters, type ExportApp } from './support/app.ts';
 import { MemoryExportJobs } from './support/memory-jobs.ts';
 
@@ -159,18 +160,32 @@ test('authorization: every route asks for export access; no token is 401, no rol
   assert.equal(subject.accesses.slice(before), ['export', 'export', 'export', 'export', 'export']);
 });
 
-test('under a path prefix without a configured base URL, links are built from the request', async () => {
-  const { app } = await exportApp({ prefix: '/fhir', baseUrl: undefined });
-  try {
-    const response = await app.inject({ method: 'GET', url: '/fhir/Patient/$export?_type=Observation', headers: { prefer: 'respond-async', authorization: 'Bearer alice', host: 'fhir.example:8443' } });
-    assert.is(response.statusCode, 202, response.body);
-    assert.match(String(response.headers['content-location']), /^http:\/\/fhir\.example:8443\/fhir\/_export\/[0-9a-f]{32}$/);
-    const status = await app.inject({ method: 'GET', url: new URL(String(response.headers['content-location'])).pathname, headers: { authorization: 'Bearer alice' } });
-    assert.is(status.statusCode, 202);
-    assert.is((await app.inject({ method: 'GET', url: '/$export', headers: { prefer: 'respond-async', authorization: 'Bearer alice' } })).statusCode, 404);
-  } finally {
-    await app.close();
-  }
+test('links never come from the Host header: a forged Host changes nothing; only a trusted proxy forwards an origin', async () => {
+  const forged = { host: 'evil.example:8443', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http', forwarded: 'host=evil.example;proto=http' };
+  const links = async (trustedProxies: string[], headers: Record<string, string>) => {
+    const baseUrl = baseUrlResolver({ listenBase: () => 'https://fhir.internal:8443', prefix: '/fhir', trustedProxies });
+    const { app, jobs } = await exportApp({ prefix: '/fhir', baseUrl });
+    try {
+      const kicked = await app.inject({ method: 'GET', url: '/fhir/Patient/$export?_type=Observation', headers: { prefer: 'respond-async', authorization: 'Bearer alice', ...headers } });
+      assert.is(kicked.statusCode, 202, kicked.body);
+      const location = String(kicked.headers['content-location']);
+      const id = location.slice(location.lastIndexOf('/') + 1);
+      jobs.complete(id, { output: [{ type: 'Observation', fileName: 'Observation-1.ndjson', lines: ['{}'] }] });
+      const manifest = (await app.inject({ method: 'GET', url: `/fhir/_export/${id}`, headers: { authorization: 'Bearer alice', ...headers } })).json() as { request: string; output: { url: string }[] };
+      return [location, manifest.request, manifest.output[0]!.url];
+    } finally {
+      await app.close();
+    }
+  };
+  // inject() connects from 127.0.0.1: untrusted unless listed.
+  for (const link of await links([], forged)) assert.match(link, /^https:\/\/fhir\.internal:8443\/fhir\/(_export\/|Patient\/\$export\?_type=Observation$)/, link);
+  for (const link of await links(['10.0.0.0/8', '::1'], forged)) assert.match(link, /^https:\/\/fhir\.internal:8443\/fhir\//, link);
+  const viaProxy = await links(['127.0.0.1'], { host: 'fhir.internal', 'x-forwarded-host': 'FHIR.Example.org', 'x-forwarded-proto': 'https' });
+  for (const link of viaProxy) assert.match(link, /^https:\/\/fhir\.example\.org\/fhir\//, link);
+  const rfc7239 = await links(['127.0.0.0/8'], { forwarded: 'for=10.1.2.3;host="fhir.example.org:9443";proto=https' });
+  for (const link of rfc7239) assert.match(link, /^https:\/\/fhir\.example\.org:9443\/fhir\//, link);
+  // A trusted proxy forwarding a malformed host is ignored, not echoed.
+  for (const link of await links(['127.0.0.1'], { 'x-forwarded-host': 'evil.example/path?x=<script>' })) assert.match(link, /^https:\/\/fhir\.internal:8443\/fhir\//, link);
 });
 
 test('the CapabilityStatement lists $export at system, Patient and Group level and instantiates the IG', async () => {

@@ -23,8 +23,8 @@ export interface AssertionVerifierDeps {
   keys: ClientKeys;
   /** Ids already used. */
   replay: ReplayCache;
-  /** The token endpoint URL (the only accepted `aud`). */
-  tokenEndpoint: () => string;
+  /** The token endpoint URL(s) the assertion's `aud` may name (the only accepted audiences). */
+  tokenEndpoint: () => string | string[];
   /** Clock skew tolerated, in seconds (default 30). */
   clockToleranceSeconds?: number;
   /** Clock (tests). */
