@@ -86,6 +86,10 @@ export const fhirSettingsSchema = {
     signingKeySecretName: { type: 'string', env: 'FHIR_SMART_SIGNING_KEY_SECRET_NAME', default: 'fhir-smart-signing-key', doc: 'Key Vault secret (keyVault.*) holding the signing key; created on first start' },
     keyRefreshSeconds: { type: 'int', env: 'FHIR_SMART_KEY_REFRESH_SECONDS', default: 600, min: 30, max: 86_400, doc: 'Re-read the signing keys this often (picks up a rotation)' },
     replayCacheSize: { type: 'int', env: 'FHIR_SMART_REPLAY_CACHE_SIZE', default: 100_000, min: 1000, max: 10_000_000, doc: 'Client assertion ids (jti) remembered per instance until they expire' },
+    clientCacheSeconds: {
+      type: 'int', env: 'FHIR_SMART_CLIENT_CACHE_SECONDS', default: 5, min: 1, max: 60,
+      doc: "Each instance re-reads a client's registration this often: a client deleted or disabled on one instance has its tokens refused on every other within this time (at once on its own)",
+    },
   },
   export: {
     storageAccountUri: { type: 'url', env: 'FHIR_EXPORT_STORAGE_ACCOUNT_URI', doc: 'Default storage account (blob endpoint URI) for exports that name no destination' },

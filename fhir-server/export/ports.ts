@@ -55,6 +55,8 @@ export interface ExportCaller {
   principal: string;
   /** Correlation id for logs. */
   correlationId?: string;
+  /** Whether the caller's token may read resources of a type, when the token limits it by type (SMART scopes); absent: every type. */
+  mayRead?: (resourceType: string) => boolean;
 }
 
 /** State of a job as the front doors see it. */

@@ -38,6 +38,19 @@ export interface FileLinks {
   requiresAccessToken: boolean;
 }
 
+/**
+ * The resource type a caller must be able to read to download `fileName` of `job`: an output
+ * file's type; for a deleted-resources file the type whose deletions it lists (its Bundles
+ * carry ids of that type); null for an error file (notes on the request, no resource data);
+ * undefined when the job lists no such file.
+ */
+export function typeNeededFor(job: ExportJobView, fileName: string): string | null | undefined {
+  const output = job.output.find((file) => file.fileName === fileName);
+  if (output) return output.type;
+  if (job.deleted.some((file) => file.fileName === fileName)) return /^([A-Za-z]+)-deleted-\d+\.ndjson$/.exec(fileName)?.[1] ?? '*';
+  return job.errors.some((file) => file.fileName === fileName) ? null : undefined;
+}
+
 /** See the module comment. */
 export class ExportFrontDoor {
   readonly #deps: FrontDoorDeps;
@@ -114,9 +127,20 @@ export class ExportFrontDoor {
     return { urlOf: route, requiresAccessToken: true };
   }
 
-  /** Opens a file of the caller's completed job, or not-found. */
+  /**
+   * Opens a file of the caller's completed job, or not-found. A caller whose token limits reads
+   * by type (`mayRead`) is refused (forbidden) a file of a type it may not read, even of its own job.
+   */
   async openFile(id: string, fileName: string, caller: ExportCaller) {
     if (!isFileName(fileName)) throw fileNotFound(id, fileName);
+    if (caller.mayRead) {
+      const job = await this.get(id, caller);
+      const needed = typeNeededFor(job, fileName);
+      if (needed === undefined) throw fileNotFound(id, fileName);
+      if (needed !== null && !caller.mayRead(needed)) {
+        throw new FhirError('forbidden', `The access token's scopes do not cover ${needed}, the resource type in ${fileName}; downloading it needs system/${needed}.read (or .r)`);
+      }
+    }
     return this.#call(id, () => this.#deps.jobs.openFile(id, fileName, caller), () => fileNotFound(id, fileName));
   }
 

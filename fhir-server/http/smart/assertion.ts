@@ -59,6 +59,7 @@ export async function verifyClientAssertion(assertion: string, deps: AssertionVe
   if (typeof claims.iss !== 'string' || claims.iss === '' || claims.sub !== claims.iss) throw refuse('the assertion needs iss and sub, both the client_id');
   const client = await deps.registry.get(claims.iss);
   if (!client) throw refuse('the assertion names no registered client');
+  if (client.disabled) throw refuse('the client is disabled');
   if (header.jku !== undefined && header.jku !== client.jwksUri) throw refuse("the assertion's jku is not the client's registered jwks_uri");
 
   let exp: number;

@@ -99,6 +99,6 @@ export class SmartBackendServices {
 
   /** The REST bearer path accepting this server's access tokens. */
   bearerPath(): BearerTokenPath {
-    return smartBearerPath(this.tokens);
+    return smartBearerPath(this.tokens, this.registry);
   }
 }
