@@ -131,7 +131,7 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
     credential,
     ...(kvCredential ? { keyVault: { vaultUrl: settings.keyVault.url!, credential: kvCredential } } : {}),
     caPem,
-    options: { ...exportSettings, ...seams.exportOptions },
+    options: { ...exportSettings, tokenWaitSeconds: settings.routing.tokenWaitSeconds, ...seams.exportOptions },
     logger,
     workerId: `fhir-${process.pid}-${randomUUID().slice(0, 8)}`,
     observeJobs: (jobs) => metrics.observeJobs(jobs),

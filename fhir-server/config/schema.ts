@@ -93,7 +93,18 @@ export const fhirSettingsSchema = {
   },
   export: {
     storageAccountUri: { type: 'url', env: 'FHIR_EXPORT_STORAGE_ACCOUNT_URI', doc: 'Default storage account (blob endpoint URI) for exports that name no destination' },
-    maximumNumberOfConcurrentJobsAllowed: { type: 'int', env: 'FHIR_EXPORT_MAXIMUM_NUMBER_OF_CONCURRENT_JOBS_ALLOWED', default: 1, doc: 'Export jobs one instance runs at once' },
+    maximumNumberOfConcurrentJobsAllowed: {
+      type: 'int', env: 'FHIR_EXPORT_MAXIMUM_NUMBER_OF_CONCURRENT_JOBS_ALLOWED', default: 4,
+      doc: "Export jobs the account may have queued or running at once (across instances; past it a kick-off gets 429); also the work items one instance runs at once",
+    },
+    maximumNumberOfConcurrentJobsPerClient: {
+      type: 'int', env: 'FHIR_EXPORT_MAXIMUM_NUMBER_OF_CONCURRENT_JOBS_PER_CLIENT', default: 2, min: 1, max: 1000,
+      doc: 'Export jobs one client (token principal) may have queued or running at once (past it 429); keep it below the account limit so no client can take every slot',
+    },
+    destinationTimeoutSeconds: {
+      type: 'int', env: 'FHIR_EXPORT_DESTINATION_TIMEOUT_SECONDS', default: 300, min: 1, max: 86_400,
+      doc: "A job whose destination (Blob Storage, or Key Vault for a client's destination) completes none of its requests for this long fails with 504 naming it; a request without an answer is abandoned after it (time waiting for a storage token is not counted: routing.tokenWaitSeconds bounds that, and then fails the job too)",
+    },
     jobHeartbeatTimeoutThresholdSeconds: { type: 'int', env: 'FHIR_EXPORT_JOB_HEARTBEAT_TIMEOUT_THRESHOLD_SECONDS', default: 600, doc: 'Seconds without a heartbeat after which another worker takes a job over' },
     jobPollingFrequencySeconds: { type: 'int', env: 'FHIR_EXPORT_JOB_POLLING_FREQUENCY_SECONDS', default: 60, doc: 'Seconds between queue polls of an idle worker' },
     maximumNumberOfResourcesPerQuery: { type: 'int', env: 'FHIR_EXPORT_MAXIMUM_NUMBER_OF_RESOURCES_PER_QUERY', default: 10_000, doc: 'Resources read per store query (page size)' },

@@ -1,7 +1,7 @@
 /**
  * A job's life as the front doors see it: visible only to its owner, cancel
  * stops its workers and hides it, the account's limit of queued + running jobs
- * refuses more, committed files stream back (and get read SAS URLs), and a
+ * refuses more (and one client's limit keeps room for others), committed files stream back (and get read SAS URLs), and a
  * stopping instance hands its items to another without restarting them.
  */
 import * as assert from 'uvu/assert';
@@ -105,6 +105,21 @@ it('the account refuses more than maximumNumberOfConcurrentJobsAllowed queued or
   await engine.cancel(first.id, caller);
   const third = await engine.start(exportRequest(), caller);
   assert.is(third.status, 'queued');
+});
+
+it('one client holds at most maximumNumberOfConcurrentJobsPerClient slots: the account keeps room for others', async () => {
+  const engine = await fx.engine({ maximumNumberOfConcurrentJobsAllowed: 3, maximumNumberOfConcurrentJobsPerClient: 2 }, { startWorkers: false });
+  const first = await engine.start(exportRequest(), caller);
+  await engine.start(exportRequest(), caller);
+  const refused = await engine.start(exportRequest(), caller).then(() => undefined, (error: unknown) => error);
+  assert.instance(refused, ExportError);
+  assert.is((refused as ExportError).kind, 'too-many-jobs');
+  assert.match((refused as ExportError).message, /this client has 2 export jobs queued or running; the per-client limit is 2/);
+  assert.is((await engine.start(exportRequest(), other)).status, 'queued', 'another client still gets the last slot');
+  const full = await engine.start(exportRequest(), { principal: 'client-c' }).then(() => undefined, (error: unknown) => error);
+  assert.match((full as ExportError).message, /3 export jobs are queued or running; the limit is 3/);
+  await engine.cancel(first.id, caller);
+  assert.is((await engine.start(exportRequest(), caller)).status, 'queued', "a slot freed by the client's own job is its again");
 });
 
 it('an instance that stops checkpoints and gives its items back; another instance finishes them without a restart', async () => {

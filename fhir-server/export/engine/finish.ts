@@ -22,7 +22,7 @@ async function writeErrorFile(ctx: EngineContext, job: JobRecord): Promise<FileR
   const body = Buffer.from(notes.map((note) => `${outcomeLine(note)}\n`).join(''), 'utf8');
   const container = await ctx.destinations.open(job.request.destination);
   const blob = container.getBlockBlobClient(blobNameOf(job.id, errorFileName));
-  await calling('Blob Storage', () => blob.upload(body, body.length, { blobHTTPHeaders: { blobContentType: 'application/fhir+ndjson' } }));
+  await calling('Blob Storage', (abortSignal) => blob.upload(body, body.length, { blobHTTPHeaders: { blobContentType: 'application/fhir+ndjson' }, abortSignal }));
   return [{ type: 'OperationOutcome', fileName: errorFileName, count: notes.length, sizeBytes: body.length }];
 }
 

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExportPosition } from '../../store/resource-store.ts';
 import { withCorrelation } from '../../observability/correlation.ts';
 import { leaseRulesOf, type EngineContext } from './context.ts';
-import { calling, classify, safeMessage } from './failures.ts';
+import { calling, classify, ExportFailure, safeMessage, ServiceError } from './failures.ts';
 import { completeIfDone, failJob, releaseIfEnded } from './finish.ts';
 import { HeldItem } from './held-item.ts';
 import { comparePositions, type JobRecord, type StreamCheckpoint, type StreamKind, type WorkItem } from './job-record.ts';
@@ -19,6 +19,10 @@ import { deletedLine, lineRulesFor, resourceLine } from './lines.ts';
 import { NdjsonStream } from './ndjson-stream.ts';
 import { rollingBytes } from './options.ts';
 import { scanFilterOf } from './plan.ts';
+import { ItemWaits, withItemWaits, type ItemWait } from './waits.ts';
+
+// A dependency call this slow is shown in X-Progress (one job record write when it starts, one when it ends).
+const WAIT_REPORT_AFTER_MS = 1000;
 
 /** Where a resumed scan starts: the earliest `through` of the streams (undefined: from the start). */
 function resumePosition(item: WorkItem): ExportPosition | undefined {
@@ -33,6 +37,7 @@ export class ItemRunner {
   #position: ExportPosition | undefined;
   readonly #held: HeldItem;
   readonly #item: WorkItem;
+  readonly #waits: ItemWaits;
   readonly #log;
 
   /** A runner for item `index` of `job` (as stored when claimed), held under `leaseId`. */
@@ -45,6 +50,16 @@ export class ItemRunner {
     this.#item = job.items[index]!;
     this.#held = new HeldItem(ctx, job.id, index, leaseId);
     this.#log = ctx.logger.child({ jobId: job.id, item: index, resourceType: this.#item.resourceType, correlationId: job.correlationId });
+    const limit = ctx.options.destinationTimeoutSeconds;
+    this.#waits = new ItemWaits(
+      {
+        ...(limit !== undefined ? { destinationTimeoutMs: limit * 1000 } : {}),
+        reportAfterMs: WAIT_REPORT_AFTER_MS,
+        tokens: ctx.tokenWaits,
+        report: (wait) => this.#held.reportWait(wait).catch((error: unknown) => this.#log.debug({ err: safeMessage(error) }, 'could not record what the item waits for')),
+      },
+      this.#item.waiting,
+    );
   }
 
   /** Asks the runner to checkpoint and give the item back at the next page boundary. */
@@ -57,7 +72,7 @@ export class ItemRunner {
     const beatMs = Math.max(200, (this.ctx.options.jobHeartbeatTimeoutThresholdSeconds * 1000) / 3);
     const timer = setInterval(() => void this.#beat(), beatMs);
     try {
-      await withCorrelation(this.job.correlationId, () => this.#work());
+      await withCorrelation(this.job.correlationId, () => withItemWaits(this.#waits, () => this.#work()));
     } catch (error) {
       await this.#recordFailure(error).catch((e: unknown) => this.#log.warn({ err: safeMessage(e) }, 'could not record the failure; the lease will time out'));
     } finally {
@@ -139,6 +154,26 @@ export class ItemRunner {
     }
   }
 
+  /**
+   * What the item waits for after a transient failure, or the failure that ends the job: a
+   * destination (Blob Storage, Key Vault) that has completed no request since its first
+   * failure for `destinationTimeoutSeconds` fails the job, counted across retries and workers.
+   */
+  #waitAfter(error: unknown, reason: string): { wait: ItemWait; failure?: undefined } | { failure: ExportFailure } {
+    const now = Date.now();
+    const short = reason.slice(0, 60);
+    if (!(error instanceof ServiceError) || (error.service !== 'Blob Storage' && error.service !== 'Key Vault')) {
+      return { wait: { cause: `a retry after: ${short}`, sinceMs: this.#item.waiting?.sinceMs ?? now } };
+    }
+    const since = this.#waits.failedSince.get(error.service) ?? now;
+    const limitSeconds = this.ctx.options.destinationTimeoutSeconds;
+    if (limitSeconds !== undefined && now - since >= limitSeconds * 1000) {
+      const message = `${error.service} has completed no request of this export for ${Math.round((now - since) / 1000)} s (limit export.destinationTimeoutSeconds: ${limitSeconds} s); last: ${safeMessage(error.cause)}`;
+      return { failure: new ExportFailure('destination-timeout', message) };
+    }
+    return { wait: { cause: `${error.service} (retrying: ${safeMessage(error.cause).slice(0, 40)})`, sinceMs: since, service: error.service } };
+  }
+
   async #onError(error: unknown): Promise<void> {
     if (error instanceof LeaseLost) {
       this.#log.info({ reason: error.message }, 'work item stopped');
@@ -146,9 +181,11 @@ export class ItemRunner {
     }
     const verdict = classify(error);
     if (!verdict.transient) return failJob(this.ctx, this.job.id, verdict.failure);
+    const wait = this.#waitAfter(error, verdict.reason);
+    if (wait.failure) return failJob(this.ctx, this.job.id, wait.failure);
     const retryAfterMs = Math.min(60_000, this.ctx.options.jobPollingFrequencySeconds * 1000 * 2 ** Math.min(10, this.job.restartCount));
     this.#log.warn({ reason: verdict.reason, retryAfterMs }, 'work item failed; it will be retried from its checkpoint');
-    const stored = await this.#held.releaseAfterFailure(retryAfterMs, verdict.reason);
+    const stored = await this.#held.releaseAfterFailure(retryAfterMs, verdict.reason, wait.wait);
     if (stored) await releaseIfEnded(this.ctx, stored);
   }
 }

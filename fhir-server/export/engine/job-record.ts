@@ -7,6 +7,7 @@
  */
 import type { ExportJobStatus, ExportRequest } from '../ports.ts';
 import type { ExportPosition } from '../../store/resource-store.ts';
+import type { ItemWait } from './waits.ts';
 
 /** A file listed in the manifest: committed, never half-written. */
 export interface FileRecord {
@@ -65,6 +66,8 @@ export interface WorkItem {
   lease?: Lease;
   /** Not to be claimed before (epoch ms): backoff after a failure. */
   notBeforeMs?: number;
+  /** What the item waits for (a token, its destination, a retry), while it cannot progress. */
+  waiting?: ItemWait;
   /** Durable progress per stream. */
   checkpoint: Record<StreamKind, StreamCheckpoint>;
 }

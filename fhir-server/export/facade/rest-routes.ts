@@ -82,7 +82,7 @@ export function registerExportRoutes(app: FastifyInstance, deps: ExportRoutesDep
         }
         if (job.status !== 'completed') {
           frontDoor.pacePoll(job.id, caller);
-          reply.header('x-progress', progressText(job)).header('retry-after', String(frontDoor.options.statusRetryAfterSeconds));
+          reply.header('x-progress', progressText(job, frontDoor.options.now())).header('retry-after', String(frontDoor.options.statusRetryAfterSeconds));
           return reply.code(202).send();
         }
         const links = await frontDoor.fileLinks(job, caller, baseOf(request));
