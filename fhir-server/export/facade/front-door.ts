@@ -107,8 +107,8 @@ export class ExportFrontDoor {
   /**
    * Links to a completed job's files: for a client destination the blobs in the client's
    * own container (no query; the client reads them with its own credentials, so no access
-   * token); else SAS URLs when configured and available for every file, else download
-   * routes under `baseUrl`.
+   * token); else SAS URLs when configured, available for every file and the caller's token
+   * may read every file's type; else download routes under `baseUrl`.
    */
   async fileLinks(job: ExportJobView, caller: ExportCaller, baseUrl: string): Promise<FileLinks> {
     const route = (file: ExportFileView) => `${baseUrl}/_export/${encodeURIComponent(job.id)}/files/${encodeURIComponent(file.fileName)}`;
@@ -117,7 +117,12 @@ export class ExportFrontDoor {
       return { urlOf: (file) => file.url ?? route(file), requiresAccessToken: false };
     }
     const sas = this.#deps.jobs.fileSasUrl?.bind(this.#deps.jobs);
-    if (this.#deps.options.manifestSasUrls && sas && files.length > 0) {
+    // A SAS URL is a credential of its own: only for files of types the caller's token may read (else download routes, checked per file).
+    const mayReadAll = files.every((file) => {
+      const needed = typeNeededFor(job, file.fileName);
+      return !caller.mayRead || needed === null || (needed !== undefined && caller.mayRead(needed));
+    });
+    if (this.#deps.options.manifestSasUrls && sas && files.length > 0 && mayReadAll) {
       const urls = await Promise.all(files.map((file) => sas(job.id, file.fileName, caller).catch((err: unknown) => Promise.reject(fromExportError(err)))));
       if (urls.every((url): url is string => typeof url === 'string')) {
         const byName = new Map(files.map((file, i) => [file.fileName, urls[i]!]));
