@@ -108,18 +108,28 @@ export class ItemWaits {
     const controller = new AbortController();
     const limit = this.#rules.destinationTimeoutMs;
     let timedOut = false;
+    let waitedForToken = false;
     let deadline: NodeJS.Timeout | undefined;
     const arm = (ms: number) => {
       deadline = setTimeout(() => {
-        // Waiting for a token is the token's wait (it has its own limit): look again later.
-        if (this.#rules.tokens?.waitingSince() !== undefined) return arm(Math.min(limit!, 1000));
+        // Waiting for a token is the token's wait (it has its own limit): look again each second,
+        // and once the token is there the destination gets its whole time again.
+        if (this.#rules.tokens?.waitingSince() !== undefined) {
+          waitedForToken = true;
+          return arm(Math.min(limit!, 1000));
+        }
+        if (waitedForToken) {
+          waitedForToken = false;
+          return arm(limit!);
+        }
         timedOut = true;
         controller.abort(new DestinationTimeout(service, limit!));
       }, ms);
     };
     if (limit !== undefined) arm(limit);
     const report = setTimeout(() => {
-      const tokenSince = this.#rules.tokens?.waitingSince();
+      // A token call outstanding for half the report delay is a wait for the token, not another item's quick refresh.
+      const tokenSince = this.#rules.tokens?.waitingSince(Date.now(), this.#rules.reportAfterMs / 2);
       this.#store(tokenSince !== undefined ? { cause: tokenCause, sinceMs: tokenSince } : { cause: service, sinceMs: this.failedSince.get(service) ?? started, service });
     }, this.#rules.reportAfterMs);
     try {
