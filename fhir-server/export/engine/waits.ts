@@ -147,11 +147,6 @@ export class ItemWaits {
     }
   }
 
-  /** Reported writes in order; resolves when they are done. */
-  settled(): Promise<void> {
-    return this.#writes;
-  }
-
   #store(wait: ItemWait | undefined): void {
     this.#reported = wait !== undefined;
     this.#writes = this.#writes.then(() => this.#rules.report(wait)).catch(() => undefined);
