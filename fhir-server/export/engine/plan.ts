@@ -63,7 +63,7 @@ async function typesOf(job: JobRecord, store: ResourceStore, notes: string[]): P
 }
 
 function newItem(resourceType: string, total: number, extra: Partial<WorkItem> = {}): WorkItem {
-  return { index: 0, resourceType, status: 'pending', total, checkpoint: { resources: emptyStream(), deleted: emptyStream() }, ...extra };
+  return { index: 0, resourceType, status: 'pending', total, checkpoint: { resources: emptyStream(), deleted: emptyStream(), errors: emptyStream() }, ...extra };
 }
 
 /** Live resources an item will read (its progress total; deletions are not counted). */
