@@ -7,15 +7,15 @@
  * the id rule and what the request expects of the id, the store rules (no
  * nulls, empty strings or empty arrays; contained resources of known types) and,
  * unless switched off, R4 validation against the StructureDefinitions
- * (validation/r4-issues.ts). Rules and policy: docs/validation.md.
+ * (validation/resource-check.ts). Rules and policy: docs/validation.md.
  */
 import { FhirError } from './errors.ts';
 import { isValidId } from './ids.ts';
 import { isResourceType, isStorableType } from './resource-types.ts';
 import { isJsonObject } from './types.ts';
 import type { FhirResource } from './types.ts';
-import { issue, type ValidationIssue } from './validation/issues.ts';
-import { mergeIssues, r4Issues } from './validation/r4-issues.ts';
+import { issue, mergeIssues, type ValidationIssue } from './validation/issues.ts';
+import { resourceIssues } from './validation/resource-check.ts';
 import { depthIssue, emptyValueIssues, shapeIssues } from './validation/store-rules.ts';
 
 export { maxJsonDepth } from './validation/store-rules.ts';
@@ -41,7 +41,7 @@ export function validateResource(value: unknown, expect: ResourceExpectation = {
   const type = checkGates(value, expect, options);
   const resource = value as Record<string, unknown>;
   const found = [...idIssues(resource, type, expect), ...shapeIssues(resource, type), ...emptyValueIssues(resource, type)];
-  const issues = options.r4 === false ? found : mergeIssues(found, r4Issues(resource));
+  const issues = options.r4 === false ? found : mergeIssues(found, resourceIssues(resource));
   if (issues.length > 0) throw invalidResource(type, issues);
   return resource as FhirResource;
 }

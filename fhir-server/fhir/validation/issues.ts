@@ -28,3 +28,21 @@ export function shown(value: unknown): string {
   if (value === null) return 'null';
   return Array.isArray(value) ? 'an array' : 'an object';
 }
+
+/** `Observation.value.ofType(string)` and `Observation.valueString` name the same JSON property: one key for both. */
+export function locationKey(expression: string): string {
+  return expression.replace(/\.([a-z][A-Za-z0-9]*)\.ofType\(([A-Za-z0-9]+)\)/g, (_, base: string, type: string) => `.${base}${type.charAt(0).toUpperCase()}${type.slice(1)}`);
+}
+
+/** `first`, then each issue of `more` at an element `first` does not already name. */
+export function mergeIssues(first: readonly ValidationIssue[], more: readonly ValidationIssue[]): ValidationIssue[] {
+  const seen = new Set(first.map((i) => locationKey(i.expression)));
+  const out = [...first];
+  for (const item of more) {
+    const key = locationKey(item.expression);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(item);
+  }
+  return out;
+}

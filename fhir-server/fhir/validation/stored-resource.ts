@@ -6,9 +6,8 @@
 import { isValidId } from '../ids.ts';
 import { isResourceType } from '../resource-types.ts';
 import { isJsonObject } from '../types.ts';
-import { datatypeIssues } from './datatype-check.ts';
-import { issue, type ValidationIssue } from './issues.ts';
-import { mergeIssues, r4Issues } from './r4-issues.ts';
+import { issue, mergeIssues, type ValidationIssue } from './issues.ts';
+import { datatypeIssues, resourceIssues } from './resource-check.ts';
 import { depthIssue, emptyValueIssues, shapeIssues } from './store-rules.ts';
 
 // The checks every stored resource needs before anything walks it: an object of a known type, with a valid id, not too deep.
@@ -32,13 +31,14 @@ export function storedResourceIssues(resource: unknown): ValidationIssue[] {
   const gate = gateIssues(resource);
   if (gate.stop) return gate.issues;
   const value = resource as Record<string, unknown>;
-  return mergeIssues([...gate.issues, ...shapeIssues(value, gate.type), ...emptyValueIssues(value, gate.type)], r4Issues(value));
+  return mergeIssues([...gate.issues, ...shapeIssues(value, gate.type), ...emptyValueIssues(value, gate.type)], resourceIssues(value));
 }
 
 /**
  * The issues that keep a stored resource out of an export: values that are no
  * value of their FHIR datatype (`breaksDatatype`). Empty for any resource a
- * write accepts. Fast enough for every exported line (the datatype check only).
+ * write with R4 validation accepts. Fast enough for every exported line (the
+ * datatype part of the walk only).
  */
 export function exportBlockers(resource: unknown): ValidationIssue[] {
   const gate = gateIssues(resource);

@@ -1,15 +1,14 @@
 /**
- * The structure check: `@medplum/core`'s `validateResource` over the R4
- * StructureDefinitions — element names, JSON types, cardinality, primitive
- * formats, and the invariants (FHIRPath constraints) of error severity — with
- * its issues as {@link ValidationIssue}s. Its paths name a choice element
+ * Test support: `@medplum/core`'s own `validateResource` over the same R4
+ * definitions, as a second opinion to compare the server's validation with —
+ * its error issues as `ValidationIssue`s. Its paths name a choice element
  * `value[x]`; they are rewritten to the FHIRPath of the element actually sent
  * (`value.ofType(Quantity)`) by reading the resource along the path.
  */
 import { OperationOutcomeError, isPrimitiveType, validateResource } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
-import { r4Definitions } from '../definitions.ts';
-import { issue, type ValidationIssue } from './issues.ts';
+import { r4Definitions } from '../../../fhir-server/fhir/definitions.ts';
+import { issue, type ValidationIssue } from '../../../fhir-server/fhir/validation/issues.ts';
 
 /** The error issues `@medplum/core` finds in `resource`; `undefined` when it could not validate it at all. */
 export function structureIssues(resource: Record<string, unknown>): ValidationIssue[] | undefined {
