@@ -117,6 +117,62 @@ for (const c of cases) {
   });
 }
 
+test('a resource that is not valid R4 is refused with one issue per problem at its FHIRPath, and nothing is stored', async () => {
+  const before = await snapshot(store);
+  const response = await send(app, 'POST', '/Patient', { resourceType: 'Patient', birthDate: 'not-a-date', gender: 12, name: [{ use: 'nick', family: 'F' }] });
+  assert.is(response.statusCode, 400, response.body);
+  const outcome = response.json();
+  assert.equal(outcome.issue.map((i: { expression: string[] }) => i.expression[0]), ['Patient.birthDate', 'Patient.gender', 'Patient.name[0].use']);
+  assert.ok(outcome.issue.every((i: { severity: string; diagnostics: string }) => i.severity === 'error' && i.diagnostics));
+  const update = await send(app, 'PUT', '/Patient/existing', { resourceType: 'Patient', id: 'existing', gender: 'weird' });
+  assert.is(update.statusCode, 400, update.body);
+  assert.equal(update.json().issue.map((i: { code: string; expression: string[] }) => [i.code, i.expression[0]]), [['code-invalid', 'Patient.gender']]);
+  assert.equal(await snapshot(store), before);
+});
+
+const invalidEntries = (type: 'batch' | 'transaction') => ({
+  resourceType: 'Bundle',
+  type,
+  entry: [
+    { resource: okPatient, request: { method: 'POST', url: 'Patient' } },
+    { resource: { resourceType: 'Patient', gender: 12 }, request: { method: 'POST', url: 'Patient' } },
+    { resource: okPatient, request: { method: 'POST', url: 'Patient' } },
+    { resource: { resourceType: 'Patient', id: 'p3', birthDate: 'not-a-date', active: 'yes' }, request: { method: 'PUT', url: 'Patient/p3' } },
+  ],
+});
+
+test('a transaction with invalid entries writes nothing and names every problem of every entry', async () => {
+  const before = await snapshot(store);
+  const response = await send(app, 'POST', '/', invalidEntries('transaction'));
+  assert.is(response.statusCode, 400, response.body);
+  assert.equal(response.json().issue.map((i: { expression: string[] }) => i.expression[0]), ['Bundle.entry[1].resource.gender', 'Bundle.entry[3].resource.birthDate', 'Bundle.entry[3].resource.active']);
+  assert.equal(await snapshot(store), before);
+});
+
+test('a batch answers each invalid entry 400 with its own issues; the valid entries are written', async () => {
+  const count = await countDocuments(store);
+  const response = await send(app, 'POST', '/', invalidEntries('batch'));
+  assert.is(response.statusCode, 200, response.body);
+  const entries = response.json().entry as { response: { status: string; outcome?: { issue: { expression: string[] }[] } } }[];
+  assert.equal(entries.map((e) => e.response.status), ['201 Created', '400 Bad Request', '201 Created', '400 Bad Request']);
+  assert.equal(entries[1]!.response.outcome!.issue.map((i) => i.expression[0]), ['Bundle.entry[1].resource.gender']);
+  assert.equal(entries[3]!.response.outcome!.issue.map((i) => i.expression[0]), ['Bundle.entry[3].resource.birthDate', 'Bundle.entry[3].resource.active']);
+  assert.is(await countDocuments(store), count + 2);
+});
+
+test('with R4 validation switched off (r4Validation: false) the store rules still hold', async () => {
+  const loose = await appOver(store, { serviceOptions: { r4Validation: false } });
+  try {
+    const accepted = await send(loose, 'POST', '/Patient', { resourceType: 'Patient', gender: 'weird' });
+    assert.is(accepted.statusCode, 201, accepted.body);
+    const refusedNull = await send(loose, 'POST', '/Patient', { resourceType: 'Patient', gender: null });
+    assert.is(refusedNull.statusCode, 400);
+    assert.equal(refusedNull.json().issue[0].expression, ['Patient.gender']);
+  } finally {
+    await loose.close();
+  }
+});
+
 test('the failing entry of a transaction is named in the outcome', async () => {
   const response = await send(app, 'POST', '/', cases.find((c) => c.name === 'transaction with one invalid resource')!.body);
   assert.equal(response.json().issue[0].expression, ['Bundle.entry[1].resource.id']);

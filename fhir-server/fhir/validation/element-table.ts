@@ -27,6 +27,8 @@ export interface Invariant {
 export interface Slot {
   /** Element name as FHIRPath names it (`value` for `value[x]`). */
   name: string;
+  /** The element's path in its definition (`Patient.contact.gender`, `Observation.value[x]`). */
+  definition: string;
   /** The datatype of the value (`code`, `Quantity`, `PatientContact`, `Resource`, ...). */
   type: string;
   /** True for a primitive datatype (its `_name` partner carries id/extension). */
@@ -96,7 +98,7 @@ function compile(type: string): ElementTable | undefined {
     const invariants = invariantsOf(element.constraints);
     const keys: string[] = [];
     for (const { code } of element.type) {
-      const slot: Slot = { name, type: code, primitive: isPrimitiveType(code), array: element.isArray === true, max: element.max, choice };
+      const slot: Slot = { name, definition: element.path, type: code, primitive: isPrimitiveType(code), array: element.isArray === true, max: element.max, choice };
       if (binding) slot.requiredValueSet = binding;
       if (invariants.length > 0) slot.invariants = invariants;
       const key = choice ? choiceKey(name, code) : name;

