@@ -58,7 +58,9 @@ async function typesOf(job: JobRecord, store: ResourceStore, notes: string[]): P
   const wanted = types.length > 0 ? [...new Set(types)] : await store.listResourceTypes();
   if (level === 'system') return wanted;
   const covered = wanted.filter((type) => compartmentTypes.has(type));
-  for (const type of wanted) if (types.length > 0 && !compartmentTypes.has(type)) notes.push(`${type} is not in the Patient compartment; a ${level} export leaves it out`);
+  for (const type of wanted) {
+    if (types.length > 0 && !compartmentTypes.has(type)) notes.push(`_type ${type}: ${type} is not in the Patient compartment, so this ${level}-level export has no ${type} output`);
+  }
   return covered;
 }
 
