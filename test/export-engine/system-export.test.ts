@@ -102,7 +102,7 @@ it('_typeFilter keeps matching resources only; _elements keeps id, meta, resourc
   for (const line of patients) {
     const patient = JSON.parse(line);
     assert.equal(Object.keys(patient).sort(), ['birthDate', 'gender', 'id', 'meta', 'resourceType']);
-    assert.ok(patient.meta.tag.some((t: { code: string }) => t.code === subsettedTag.code));
+    assert.equal(patient.meta.tag.filter((t: { code: string }) => t.code === subsettedTag.code), [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' }]);
     assert.ok(patient.meta.versionId && patient.meta.lastUpdated);
   }
   assert.is(view.errors.length, 1);
