@@ -1,7 +1,8 @@
 /**
  * Runs one leased work item: scans its resources page by page from its
  * checkpoint, writes them through its NDJSON streams (resources, deletions,
- * and OperationOutcomes for resources withheld as invalid), checkpoints every `numberOfPagesPerCommit` pages, heartbeats on
+ * and OperationOutcomes naming resources withheld as invalid), checkpoints
+ * every `numberOfPagesPerCommit` pages, heartbeats on
  * a timer, checks the job's status between pages (cancel stops it), and on
  * the last page commits its files and marks the item done. A stop request
  * stages what is buffered, checkpoints and gives the item back.
