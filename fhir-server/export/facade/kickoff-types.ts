@@ -5,6 +5,7 @@
  * which the job's plan notes in the manifest's error file.
  */
 import { isResourceType, isStorableType } from '../../fhir/resource-types.ts';
+import { parseTypeFilter } from '../engine/type-filter.ts';
 import type { ExportLevel } from '../ports.ts';
 import { checkTypeFilter, checkTypeName, exportableAt, invalidParameter, splitList, splitTypeFilters } from './kickoff-lists.ts';
 
@@ -45,10 +46,15 @@ export function typesAndFilters(
     if (!isResourceType(type)) unsupported('_typeFilter', `_typeFilter on ${type}: ${type} is not an R4 resource type`, 'the filter was ignored');
     else if (requested.length > 0 && !types.includes(type)) throw invalidParameter('_typeFilter', `names ${type}, which _type does not include`);
     else if (!exportableAt(level, type) && level === 'system') unsupported('_typeFilter', `_typeFilter on ${type}: ${type} is not stored by this server`, 'the filter was ignored');
-    else {
+    else if (!exportableAt(level, type)) {
       // Outside the Patient compartment (Patient/Group level): harmless, and said when _type does not already say it.
-      if (!exportableAt(level, type) && !types.includes(type)) note(`_typeFilter on ${type} has no effect: ${type} is not in the Patient compartment, so a ${level}-level export has no ${type} output`);
+      if (!types.includes(type)) note(`_typeFilter on ${type} has no effect: ${type} is not in the Patient compartment, so a ${level}-level export has no ${type} output`);
       typeFilters.push(query);
+    } else {
+      // A filter the engine cannot evaluate would export resources it should leave out: never silently.
+      const parsed = parseTypeFilter(query);
+      if ('reason' in parsed) unsupported('_typeFilter', `_typeFilter ${query.slice(0, 100)}: ${parsed.reason}`, `the filter was ignored, so the export may hold ${type} resources it would have left out`);
+      else typeFilters.push(query);
     }
   }
   return { types, typeFilters };
