@@ -74,7 +74,7 @@ const skippedInvariants = new Set(['ele-1', 'dom-3', 'sdf-19']);
 const tables = new Map<string, ElementTable | undefined>();
 
 /** `value` + `Quantity` → `valueQuantity` (the JSON name of one type of a choice). */
-export function choiceKey(base: string, type: string): string {
+function choiceKey(base: string, type: string): string {
   return base + type.charAt(0).toUpperCase() + type.slice(1);
 }
 

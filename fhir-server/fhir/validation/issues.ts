@@ -30,7 +30,7 @@ export function shown(value: unknown): string {
 }
 
 /** `Observation.value.ofType(string)` and `Observation.valueString` name the same JSON property: one key for both. */
-export function locationKey(expression: string): string {
+function locationKey(expression: string): string {
   return expression.replace(/\.([a-z][A-Za-z0-9]*)\.ofType\(([A-Za-z0-9]+)\)/g, (_, base: string, type: string) => `.${base}${type.charAt(0).toUpperCase()}${type.slice(1)}`);
 }
 

@@ -46,7 +46,7 @@ export function resourceIssues(resource: Record<string, unknown>): ValidationIss
 }
 
 /** The FHIRPath step of a slot: `name`, or `value.ofType(Quantity)` for one type of a choice. */
-export function stepOf(slot: Slot): string {
+function stepOf(slot: Slot): string {
   return slot.choice ? `${slot.name}.ofType(${slot.type})` : slot.name;
 }
 
