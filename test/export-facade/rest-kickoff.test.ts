@@ -100,19 +100,35 @@ test('every malformed parameter is a 400 OperationOutcome naming the parameter',
   assert.equal(issue(post).expression, ['patient']);
 });
 
-test('strict handling (the default) refuses unknown parameters and unsupported types; lenient accepts and notes them', async () => {
+test('strict handling (the default) refuses unknown parameters and unknown types, saying so; lenient accepts and notes what it left out', async () => {
   const strict = await call(subject.app, 'GET', '/$export?_count=5&_type=Patient');
   assert.is(strict.statusCode, 400);
   assert.equal([issue(strict).code, issue(strict).expression], ['not-supported', ['_count']]);
-  const strictType = await call(subject.app, 'GET', '/Patient/$export?_type=Observation,Practitioner');
+  const strictType = await call(subject.app, 'GET', '/$export?_type=Observation,Foo');
   assert.is(strictType.statusCode, 400);
-  assert.match(issue(strictType).diagnostics!, /Practitioner/);
-  const lenient = await call(subject.app, 'GET', '/Patient/$export?_count=5&_type=Observation,Practitioner', 'alice', { headers: { prefer: 'respond-async, handling=lenient' } });
+  assert.match(issue(strictType).diagnostics!, /Foo.*refused/);
+  for (const refused of [strict, strictType]) assert.not.match(issue(refused).diagnostics!, /left out|ignored/, 'a refusal never says something was left out');
+  const lenient = await call(subject.app, 'GET', '/$export?_count=5&_type=Observation,Foo', 'alice', { headers: { prefer: 'respond-async, handling=lenient' } });
   assert.is(lenient.statusCode, 202, lenient.body);
   const started = subject.jobs.started.at(-1)!;
   assert.equal([started.handling, started.types, started.notes.length], ['lenient', ['Observation'], 2]);
   const issues = lenient.json().issue as { severity: string; diagnostics: string }[];
   assert.equal(issues.slice(1).map((i) => i.severity), ['warning', 'warning']);
+  assert.match(issues[1]!.diagnostics, /_count.*ignored/);
+  assert.match(issues[2]!.diagnostics, /Foo.*left out/);
+});
+
+test('Patient and Group level: _type may name types outside the Patient compartment, repeated or comma-separated; the kick-off is accepted in strict handling', async () => {
+  for (const url of ['/Patient/$export?_type=Observation,Practitioner&_type=Organization', '/Group/g1/$export?_type=Practitioner&_type=Observation,Location']) {
+    const response = await call(subject.app, 'GET', url);
+    assert.is(response.statusCode, 202, `${url}: ${response.body}`);
+    const started = subject.jobs.started.at(-1)!;
+    assert.is(started.handling, 'strict');
+    assert.ok(started.types.includes('Practitioner') && started.types.includes('Observation'), started.types.join());
+  }
+  const only = await call(subject.app, 'GET', '/Patient/$export?_type=Organization');
+  assert.is(only.statusCode, 202, 'a type list of only such types is not "all types" and not refused');
+  assert.equal(subject.jobs.started.at(-1)!.types, ['Organization']);
 });
 
 test('headers: Prefer respond-async is required; Accept must allow FHIR JSON; POST bodies must be FHIR Parameters JSON', async () => {
@@ -120,8 +136,7 @@ test('headers: Prefer respond-async is required; Accept must allow FHIR JSON; PO
   assert.equal([noPrefer.statusCode, issue(noPrefer).expression], [400, ['Prefer']]);
   const xml = await call(subject.app, 'GET', '/$export', 'alice', { headers: { accept: 'application/fhir+xml' } });
   assert.equal([xml.statusCode, issue(xml).code, issue(xml).expression], [400, 'not-supported', ['Accept']]);
-  const noAccept = await subject.app.inject({ method: 'GET', url: '/$export', headers: { prefer: 'respond-async', authorization: 'Bearer alice' } });
-  assert.is(noAccept.statusCode, 202);
+  assert.not.match(issue(xml).diagnostics!, /left out|ignored|went ahead/);
   const withQuery = await call(subject.app, 'POST', '/$export?_type=Patient', 'alice', { body: parameters() });
   assert.is(withQuery.statusCode, 400);
   const notJson = await call(subject.app, 'POST', '/$export', 'alice', { body: '{"resourceType":' });
@@ -133,6 +148,28 @@ test('headers: Prefer respond-async is required; Accept must allow FHIR JSON; PO
   const started = subject.jobs.started.length;
   assert.is((await call(subject.app, 'HEAD', '/$export')).statusCode, 404, 'HEAD starts nothing');
   assert.is(subject.jobs.started.length, started);
+});
+
+test('Accept: missing, or ruling out application/fhir+json, is refused with 400 under strict handling (the default); lenient handling proceeds and says so', async () => {
+  const bare = { prefer: 'respond-async', authorization: 'Bearer alice' };
+  const started = subject.jobs.started.length;
+  const missing = await subject.app.inject({ method: 'GET', url: '/$export', headers: bare });
+  assert.equal([missing.statusCode, issue(missing).code, issue(missing).expression], [400, 'invalid', ['Accept']]);
+  assert.match(issue(missing).diagnostics!, /no Accept header.*refused/);
+  const strictXml = await subject.app.inject({ method: 'GET', url: '/$export', headers: { ...bare, prefer: 'respond-async, handling=strict', accept: 'application/fhir+xml' } });
+  assert.equal([strictXml.statusCode, issue(strictXml).expression], [400, ['Accept']]);
+  const post = await subject.app.inject({ method: 'POST', url: '/Patient/$export', headers: { ...bare, 'content-type': 'application/fhir+json' }, payload: JSON.stringify(parameters()) });
+  assert.is(post.statusCode, 400);
+  assert.is(subject.jobs.started.length, started, 'nothing was started');
+  for (const accept of [undefined, 'application/fhir+xml']) {
+    const lenient = await subject.app.inject({ method: 'GET', url: '/$export', headers: { ...bare, prefer: 'respond-async, handling=lenient', ...(accept ? { accept } : {}) } });
+    assert.is(lenient.statusCode, 202, lenient.body);
+    assert.match(String(lenient.headers['content-type']), /^application\/fhir\+json/);
+    assert.match(subject.jobs.started.at(-1)!.notes[0]!, /Accept.*went ahead under lenient handling/);
+  }
+  for (const accept of ['application/fhir+json', 'application/json', '*/*', 'text/html, application/fhir+json;q=0.5']) {
+    assert.is((await subject.app.inject({ method: 'GET', url: '/$export', headers: { ...bare, accept } })).statusCode, 202, accept);
+  }
 });
 
 test('kick-off past the engine\'s job limit: 429 with Retry-After (the engine\'s, else the configured default)', async () => {
@@ -166,7 +203,7 @@ test('links never come from the Host header: a forged Host changes nothing; only
     const baseUrl = baseUrlResolver({ listenBase: () => 'https://fhir.internal:8443', prefix: '/fhir', trustedProxies });
     const { app, jobs } = await exportApp({ prefix: '/fhir', baseUrl });
     try {
-      const kicked = await app.inject({ method: 'GET', url: '/fhir/Patient/$export?_type=Observation', headers: { prefer: 'respond-async', authorization: 'Bearer alice', ...headers } });
+      const kicked = await app.inject({ method: 'GET', url: '/fhir/Patient/$export?_type=Observation', headers: { prefer: 'respond-async', accept: 'application/fhir+json', authorization: 'Bearer alice', ...headers } });
       assert.is(kicked.statusCode, 202, kicked.body);
       const location = String(kicked.headers['content-location']);
       const id = location.slice(location.lastIndexOf('/') + 1);

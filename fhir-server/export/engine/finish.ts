@@ -42,7 +42,8 @@ export async function completeIfDone(ctx: EngineContext, jobId: string): Promise
     if (current.status !== 'running') return undefined;
     current.status = 'completed';
     current.endTime = new Date().toISOString();
-    current.errors = errors;
+    // Items' error files (withheld resources) are already listed; the notes file joins them once.
+    current.errors = [...current.errors.filter((file) => file.fileName !== errorFileName), ...errors];
     return current;
   });
   if (done?.status === 'completed') ctx.logger.info({ jobId, correlationId: done.correlationId, files: done.output.length, deleted: done.deleted.length }, 'export completed');

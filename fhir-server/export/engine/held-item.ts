@@ -10,7 +10,7 @@
 import type { EngineContext } from './context.ts';
 import { leaseRulesOf } from './context.ts';
 import { ServiceError } from './failures.ts';
-import type { FileRecord, JobRecord, StreamCheckpoint, StreamKind, WorkItem } from './job-record.ts';
+import { emptyStream, type FileRecord, type JobRecord, type StreamCheckpoint, type StreamKind, type WorkItem } from './job-record.ts';
 import { mutateJob } from './job-store.ts';
 import { heldItem, LeaseLost, releaseItem } from './lease.ts';
 import type { StreamHost } from './ndjson-stream.ts';
@@ -62,11 +62,11 @@ export class HeldItem implements StreamHost {
   async allocateFile(kind: StreamKind): Promise<string> {
     let fileName = '';
     await this.change((job, item) => {
-      const prefix = kind === 'resources' ? item.resourceType : `${item.resourceType}-deleted`;
+      const prefix = kind === 'resources' ? item.resourceType : kind === 'deleted' ? `${item.resourceType}-deleted` : `OperationOutcome-${item.resourceType}`;
       const seq = job.nextFileSeq[prefix] ?? 1;
       job.nextFileSeq[prefix] = seq + 1;
       fileName = `${prefix}-${seq}.ndjson`;
-      item.checkpoint[kind].fileName = fileName;
+      (item.checkpoint[kind] ??= emptyStream()).fileName = fileName;
     });
     return fileName;
   }
@@ -74,7 +74,7 @@ export class HeldItem implements StreamHost {
   async fileCommitted(kind: StreamKind, file: FileRecord, state: StreamCheckpoint): Promise<void> {
     await this.change((job, item) => {
       delete item.waiting;
-      const list = kind === 'resources' ? job.output : job.deleted;
+      const list = kind === 'resources' ? job.output : kind === 'deleted' ? job.deleted : job.errors;
       const at = list.findIndex((f) => f.fileName === file.fileName);
       if (at >= 0) list[at] = file;
       else list.push(file);

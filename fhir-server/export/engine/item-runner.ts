@@ -1,7 +1,8 @@
 /**
  * Runs one leased work item: scans its resources page by page from its
- * checkpoint, writes them through its two NDJSON streams (resources and
- * deletions), checkpoints every `numberOfPagesPerCommit` pages, heartbeats on
+ * checkpoint, writes them through its NDJSON streams (resources, deletions,
+ * and OperationOutcomes naming resources withheld as invalid), checkpoints
+ * every `numberOfPagesPerCommit` pages, heartbeats on
  * a timer, checks the job's status between pages (cancel stops it), and on
  * the last page commits its files and marks the item done. A stop request
  * stages what is buffered, checkpoints and gives the item back.
@@ -13,7 +14,7 @@ import { leaseRulesOf, type EngineContext } from './context.ts';
 import { calling, classify, ExportFailure, safeMessage, ServiceError } from './failures.ts';
 import { completeIfDone, failJob, releaseIfEnded } from './finish.ts';
 import { HeldItem } from './held-item.ts';
-import { comparePositions, type JobRecord, type StreamCheckpoint, type StreamKind, type WorkItem } from './job-record.ts';
+import { comparePositions, emptyStream, type JobRecord, type StreamCheckpoint, type StreamKind, type WorkItem } from './job-record.ts';
 import { LeaseLost } from './lease.ts';
 import { deletedLine, lineRulesFor, resourceLine } from './lines.ts';
 import { NdjsonStream } from './ndjson-stream.ts';
@@ -26,9 +27,13 @@ const WAIT_REPORT_AFTER_MS = 1000;
 
 /** Where a resumed scan starts: the earliest `through` of the streams (undefined: from the start). */
 function resumePosition(item: WorkItem): ExportPosition | undefined {
-  const { resources, deleted } = item.checkpoint;
-  if (!resources.through || !deleted.through) return undefined;
-  return comparePositions(resources.through, deleted.through) <= 0 ? resources.through : deleted.through;
+  const { resources, deleted, errors } = item.checkpoint;
+  let earliest: ExportPosition | undefined;
+  for (const stream of errors ? [resources, deleted, errors] : [resources, deleted]) {
+    if (!stream.through) return undefined;
+    if (!earliest || comparePositions(stream.through, earliest) < 0) earliest = stream.through;
+  }
+  return earliest;
 }
 
 /** See the module comment. */
@@ -96,16 +101,17 @@ export class ItemRunner {
     const streams: Record<StreamKind, NdjsonStream> = {
       resources: new NdjsonStream('resources', item.resourceType, job.id, container, item.checkpoint.resources, this.#held, sizes, position),
       deleted: new NdjsonStream('deleted', 'Bundle', job.id, container, item.checkpoint.deleted, this.#held, sizes, position),
+      errors: new NdjsonStream('errors', 'OperationOutcome', job.id, container, item.checkpoint.errors ?? emptyStream(), this.#held, sizes, position),
     };
-    const snapshots = (): Record<StreamKind, StreamCheckpoint> => ({ resources: streams.resources.snapshot(), deleted: streams.deleted.snapshot() });
+    const all = Object.values(streams);
+    const snapshots = (): Record<StreamKind, StreamCheckpoint> => ({ resources: streams.resources.snapshot(), deleted: streams.deleted.snapshot(), errors: streams.errors.snapshot() });
     const rules = lineRulesFor(job, item);
     const filter = scanFilterOf(job, item);
     this.#position = resumePosition(item);
     this.#log.info({ resumeFrom: this.#position ?? null }, 'work item started');
     for (let pages = 1; ; pages++) {
       if (this.#stopping) {
-        await streams.resources.stage();
-        await streams.deleted.stage();
+        for (const stream of all) await stream.stage();
         await this.#held.checkpoint(snapshots(), 'give-back');
         this.#log.info({ at: this.#position ?? null }, 'work item given back');
         return;
@@ -119,23 +125,21 @@ export class ItemRunner {
         this.#position = { lastUpdatedMs: found.lastUpdatedMs, id: found.id };
         if (found.deleted) await streams.deleted.append(deletedLine(item.resourceType, found.id), prev);
         else if (found.json !== undefined) {
-          const line = resourceLine(found.json, rules);
-          if (line !== undefined) await streams.resources.append(line, prev);
+          const line = resourceLine(found.json, rules, found.versionId);
+          if (line) await streams[line.stream].append(line.text, prev);
         }
       }
       await ctx.hooks.afterPage?.(job.id, item.index);
       if (!page.continuation) break;
       if (pages % ctx.options.numberOfPagesPerCommit === 0) {
-        await streams.resources.beforeCheckpoint();
-        await streams.deleted.beforeCheckpoint();
+        for (const stream of all) await stream.beforeCheckpoint();
         await this.#held.checkpoint(snapshots(), 'keep');
         await ctx.hooks.afterCheckpoint?.(job.id, item.index);
       } else await this.#held.checkStillHeld();
     }
-    await streams.resources.finish();
-    await streams.deleted.finish();
+    for (const stream of all) await stream.finish();
     await this.#held.checkpoint(snapshots(), 'done');
-    this.#log.info({ exported: streams.resources.exported, deleted: streams.deleted.exported }, 'work item done');
+    this.#log.info({ exported: streams.resources.exported, deleted: streams.deleted.exported, withheld: streams.errors.exported }, 'work item done');
     await completeIfDone(ctx, job.id);
   }
 
