@@ -13,6 +13,7 @@ import type { FhirService } from '../fhir/fhir-service.ts';
 import { addSearchCapabilities } from '../search/capability.ts';
 import type { SearchService } from '../search/search-service.ts';
 import { checkUrlType } from '../fhir/validate.ts';
+import { baseUrlOf, type BaseUrlOf } from './base-url.ts';
 import { fromHttpError } from './fhir-errors.ts';
 import { fhirJson, sendResource, sendWrite, versionHeaders } from './fhir-reply.ts';
 
@@ -40,8 +41,8 @@ export interface FhirRoutesDeps {
   search?: SearchService;
   /** Optional access check, called before any work. */
   authorize?: AuthorizeHook;
-  /** Public base URL (no trailing slash); default: from the request's protocol, host and the prefix. */
-  baseUrl?: string;
+  /** Base URL of every link (a fixed URL, or `baseUrlResolver`'s function); never taken from the request's Host header. */
+  baseUrl: string | BaseUrlOf;
   /** Path prefix of the FHIR base (default none). */
   prefix?: string;
   /** Body limits. */
@@ -80,7 +81,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
 export function buildFhirRoutes(app: FastifyInstance, deps: FhirRoutesDeps): void {
   const limits = { ...fhirBodyLimitDefaults, ...deps.limits };
   const prefix = (deps.prefix ?? '').replace(/\/$/, '');
-  const baseOf = (request: FastifyRequest) => deps.baseUrl ?? `${request.protocol}://${request.host}${prefix}`;
+  const baseOf = baseUrlOf(deps.baseUrl);
   const authorize = async (request: FastifyRequest, access: FhirAccess) => deps.authorize?.(request, access);
   const { service, search } = deps;
   if (search) deps.capabilities.extend(addSearchCapabilities);
