@@ -48,6 +48,7 @@ import { SearchService } from './search/search-service.ts';
 import { cosmosSearchSource } from './search/search-source.ts';
 import { openCosmosResourceStore } from './store/cosmos-resource-store.ts';
 import { openWhenCosmosAnswers } from './store/cosmos-startup.ts';
+import { warmFhirDefinitions } from './fhir/warm-up.ts';
 import { startTransactionRecovery } from './store/recovery.ts';
 
 /** A running fhir-server. */
@@ -97,6 +98,7 @@ function keyVaultCredential(kv: LoadedConfiguration['settings']['keyVault'], aut
 /** Starts the fhir-server described by `loaded`. */
 export async function startFhirServer(loaded: LoadedConfiguration, logger: Logger, seams: FhirServerSeams = {}): Promise<RunningFhirServer> {
   const settings = loaded.settings;
+  logger.info({ ms: warmFhirDefinitions() }, 'R4 definitions, validation tables and search extraction built');
   const caPem = read(settings.trust.caFile);
   // Endpoints that client destinations and SMART jwks_uri fetches may reach although not public (local testing only).
   const allowedEndpoints = HostPortAllowList.parse(settings.keyVault.allowedDestinationHosts);
