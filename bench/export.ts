@@ -28,6 +28,7 @@ import { startAzurite } from '../dev/azurite/server.ts';
 import { ensureLocalTls } from '../dev/certs.ts';
 import { startEntra } from '../dev/entra/index.ts';
 import { openExportEngine } from '../fhir-server/export/engine/open.ts';
+import { exportSettingDefaults } from '../fhir-server/config/schema.ts';
 import { exportDefaults } from '../fhir-server/export/engine/options.ts';
 import { openStore } from '../dev/seed/connection.ts';
 import { seedSynthetic } from '../fhir-server/seed/seed-synthetic.ts';
@@ -76,7 +77,15 @@ try {
     credential: newCredential(),
     caPem: tls.caPem,
     logger: createLogger('bench-export', 'warn'),
-    options: { storageAccountUri: azurite.blobUrl, maximumNumberOfResourcesPerQuery: pageSize, maximumNumberOfConcurrentJobsAllowed: workers },
+    // What app.ts hands the engine of a server running the documented defaults (the settings schema's).
+    options: {
+      storageAccountUri: azurite.blobUrl,
+      maximumNumberOfConcurrentJobsPerClient: exportSettingDefaults.maximumNumberOfConcurrentJobsPerClient,
+      destinationTimeoutSeconds: exportSettingDefaults.destinationTimeoutSeconds,
+      tokenWaitSeconds: exportSettingDefaults.tokenWaitSeconds,
+      maximumNumberOfResourcesPerQuery: pageSize,
+      maximumNumberOfConcurrentJobsAllowed: workers,
+    },
   });
   engine.pool.start();
 

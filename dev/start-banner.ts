@@ -43,9 +43,10 @@ export function startBanner(f: BannerFacts): string {
   const bearer = '-H "Authorization: Bearer $(cat $BEARER)"';
   const commands = [
     `CA=${f.caFile}; BASE=${f.base}; ROUTING=https://${f.routingAddress}; BEARER=${f.bearerTokenFile}; OPERATOR=${f.operatorTokenFile}`,
-    '# the seeded Group, then a Bulk Data export: kick-off, status (202 + X-Progress while it runs, then 200 + the manifest), files',
+    '# find the seeded Group by search and read it, then a Bulk Data export: kick-off, status (202 + X-Progress while it runs, then 200 + the manifest), files',
+    `curl --cacert $CA ${bearer} "$BASE/Group?_elements=name,quantity"`,
     `curl --cacert $CA ${bearer} $BASE/Group/${f.groupId}`,
-    `STATUS=$(curl --cacert $CA -s -o /dev/null -w '%header{content-location}' ${bearer} -H 'Prefer: respond-async' "$BASE/\\$export?_type=Patient,Observation")`,
+    `STATUS=$(curl --cacert $CA -s -o /dev/null -w '%header{content-location}' ${bearer} -H 'Accept: application/fhir+json' -H 'Prefer: respond-async' "$BASE/\\$export?_type=Patient,Observation")`,
     `curl --cacert $CA -i ${bearer} "$STATUS"`,
     'npx fhirmesh export follow "$STATUS" && npx fhirmesh export download "$STATUS" --dir out/export',
     '# the operator CLI (connection defaults from .local/mesh.json; docs/cli.md)',
@@ -57,7 +58,7 @@ export function startBanner(f: BannerFacts): string {
     'npx buf curl --cacert $CA --protocol grpc -H "authorization: Bearer $(cat $OPERATOR)" -d \'{"resource_uri":"https://storage.azure.com"}\' $ROUTING/fhirmesh.routing.v1.TokenService/GetToken',
     `# SMART Backend Services (client ${f.smartClientId}; docs/smart-backend-services.md): a signed assertion buys an access token`,
     `SMART=$(curl --cacert $CA -s $BASE/auth/token -d grant_type=client_credentials -d 'scope=system/Patient.read system/Observation.read' -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer -d client_assertion=$(node ${f.smartAssertionScript}) | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).access_token')`,
-    'curl --cacert $CA -i -H "Authorization: Bearer $SMART" -H \'Prefer: respond-async\' "$BASE/\\$export?_type=Patient"',
+    'curl --cacert $CA -i -H "Authorization: Bearer $SMART" -H \'Accept: application/fhir+json\' -H \'Prefer: respond-async\' "$BASE/\\$export?_type=Patient"',
     '# health (degraded, with the reason, while the routing server is unreachable or refuses the fhir-server) and metrics (docs/observability.md)',
     'curl --cacert $CA $BASE/health',
     `curl --cacert $CA -s ${bearer} $BASE/metrics | grep -m3 '^fhirmesh_'`,

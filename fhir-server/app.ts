@@ -21,6 +21,7 @@ import { entraCredentialOptions } from '../common/auth/entra-credential-options.
 import { watchAccountOverrides } from './config/account-overrides.ts';
 import { EffectiveConfiguration } from './config/effective-configuration.ts';
 import type { LoadedConfiguration } from './config/load.ts';
+import { HostPortAllowList } from '../common/net/host-allow-list.ts';
 import { openExportEngine, type EngineHooks, type ExportEngineOptions } from './export/engine/index.ts';
 import { exportService, exportServiceDefinition } from './export/facade/grpc-service.ts';
 import { KeyVaultDestinationVault } from './export/facade/destination-vault.ts';
@@ -29,6 +30,7 @@ import { CapabilityRegistry } from './fhir/capabilities.ts';
 import { FhirService } from './fhir/fhir-service.ts';
 import { buildAdminRoutes } from './http/admin-routes.ts';
 import { buildApp } from './http/app.ts';
+import { baseUrlResolver, commaList, listenBaseUrl, withoutTrailingSlash } from './http/base-url.ts';
 import { FhirMetrics } from './observability/metrics.ts';
 import { registerMetricsRoute } from './observability/metrics-route.ts';
 import { verifierOptionsFrom, restAuthFrom } from './http/auth-options.ts';
@@ -43,8 +45,11 @@ import { connectRouting } from './routing/routing-connection.ts';
 import { RoutingHealth } from './routing/routing-health.ts';
 import { RoutingTokenCredential } from './routing/routing-token-credential.ts';
 import { readOverridesAtStartup } from './routing/startup-overrides.ts';
+import { SearchService } from './search/search-service.ts';
+import { cosmosSearchSource } from './search/search-source.ts';
 import { openCosmosResourceStore } from './store/cosmos-resource-store.ts';
 import { openWhenCosmosAnswers } from './store/cosmos-startup.ts';
+import { warmFhirDefinitions } from './fhir/warm-up.ts';
 import { startTransactionRecovery } from './store/recovery.ts';
 
 /** A running fhir-server. */
@@ -94,7 +99,10 @@ function keyVaultCredential(kv: LoadedConfiguration['settings']['keyVault'], aut
 /** Starts the fhir-server described by `loaded`. */
 export async function startFhirServer(loaded: LoadedConfiguration, logger: Logger, seams: FhirServerSeams = {}): Promise<RunningFhirServer> {
   const settings = loaded.settings;
+  logger.info({ ms: warmFhirDefinitions() }, 'R4 definitions, validation tables and search extraction built');
   const caPem = read(settings.trust.caFile);
+  // Endpoints that client destinations and SMART jwks_uri fetches may reach although not public (local testing only).
+  const allowedEndpoints = HostPortAllowList.parse(settings.keyVault.allowedDestinationHosts);
   const cosmos = createCosmosClient({ endpoint: settings.cosmos.endpoint!, key: settings.cosmos.key ?? undefined, caPem });
   const databaseId = settings.cosmos.database!;
   // Cosmos DB down at start: wait a bounded time, then fail with one sentence (main.ts exits 3).
@@ -134,7 +142,8 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
     credential,
     ...(kvCredential ? { keyVault: { vaultUrl: settings.keyVault.url!, credential: kvCredential } } : {}),
     caPem,
-    options: { ...exportSettings, ...seams.exportOptions },
+    clientDestinationGuard: { allow: allowedEndpoints },
+    options: { ...exportSettings, tokenWaitSeconds: settings.routing.tokenWaitSeconds, ...seams.exportOptions },
     logger,
     workerId: `fhir-${process.pid}-${randomUUID().slice(0, 8)}`,
     observeJobs: (jobs) => metrics.observeJobs(jobs),
@@ -142,34 +151,36 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
   });
 
   // REST: FHIR, $export, admin, SMART, health.
-  const baseUrl = settings.publicBaseUrl?.replace(/\/+$/, '');
-  // SMART tokens name the public base URL; without one configured it is the listen address, known after listen.
-  let smartBaseUrl = baseUrl ?? '';
+  // Links start with one base URL (base-url.ts): publicBaseUrl, else a trusted proxy's forwarded origin, else the listen address.
+  const publicBaseUrl = settings.publicBaseUrl ? withoutTrailingSlash(settings.publicBaseUrl) : undefined;
+  // The server's own base (SMART issuer, gRPC links): the public base URL, else the listen address, known after listen.
+  let ownBaseUrl = publicBaseUrl ?? '';
+  const baseUrl = baseUrlResolver({ ...(publicBaseUrl ? { publicBaseUrl } : {}), listenBase: () => ownBaseUrl, trustedProxies: commaList(settings.trustedProxies) });
   const smart = settings.smart.enabled
-    ? await openSmartBackendServices(settings, { cosmos, databaseId, ...(kvCredential ? { keyVaultCredential: kvCredential } : {}), caPem, baseUrl: () => smartBaseUrl, logger })
+    ? await openSmartBackendServices(settings, { cosmos, databaseId, ...(kvCredential ? { keyVaultCredential: kvCredential } : {}), caPem, allowedEndpoints, baseUrl: () => ownBaseUrl, logger })
     : undefined;
   const auth = restAuthFrom(settings.auth, { caPem, logger, ...(smart ? { paths: [smart.bearerPath()] } : {}) });
   const capabilities = new CapabilityRegistry();
   const app = buildApp({
     service: new FhirService(store),
+    search: new SearchService(cosmosSearchSource(store.container)),
     capabilities,
     authorize: auth.authorize,
     logger,
     https: { cert: read(settings.tls.certFile)!, key: read(settings.tls.keyFile)! },
     observeHttp: metrics.observeHttp,
-    ...(baseUrl ? { baseUrl } : {}),
+    baseUrl,
   });
   auth.install(app);
   buildAdminRoutes(app, { configuration, authorize: auth.authorize });
   registerMetricsRoute(app, { registry: metrics.registry, authorize: auth.authorize });
-  if (smart) registerSmartRoutes(app, smart, { authorize: auth.authorize, capabilities });
-  const allowedHosts = (settings.keyVault.allowedDestinationHosts ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+  if (smart) registerSmartRoutes(app, smart, { authorize: auth.authorize, capabilities, baseUrl });
   const frontDoor = registerExportRoutes(app, {
     jobs: engine,
     authorize: auth.authorize,
     callerOf: exportCallerOf,
     capabilities,
-    ...(baseUrl ? { baseUrl } : {}),
+    baseUrl,
     options: {
       defaultContainer: exportSettings.defaultContainer,
       manifestSasUrls: exportSettings.manifestSasUrls,
@@ -178,7 +189,7 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
     },
     destinations: {
       ...(kvCredential ? { vault: new KeyVaultDestinationVault({ vaultUrl: settings.keyVault.url!, credential: kvCredential, caPem }) } : {}),
-      hostPolicy: { allowedHosts },
+      hostPolicy: { allow: allowedEndpoints },
     },
   });
   let draining = false;
@@ -198,8 +209,8 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
   await app.listen({ host: settings.listen.host!, port: settings.listen.port });
   const address = app.server.address() as { port: number };
   const hostForUrl = settings.listen.host!.includes(':') ? `[${settings.listen.host}]` : settings.listen.host!;
-  const listenBase = baseUrl ?? `https://${hostForUrl}:${address.port}`;
-  smartBaseUrl = listenBase;
+  const listenBase = publicBaseUrl ?? listenBaseUrl(settings.listen.host!, address.port, read(settings.tls.certFile));
+  ownBaseUrl = listenBase;
 
   // gRPC ExportService, same process, same export operations.
   const grpc = new Server();

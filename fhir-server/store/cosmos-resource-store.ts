@@ -38,8 +38,16 @@ export interface CosmosResourceStoreOptions {
 /** Defaults of {@link CosmosResourceStoreOptions}. */
 export const storeDefaults = Object.freeze({ containerId: 'resources', systemContainerId: 'system', concurrency: 16, transactionTimeoutMs: 60_000 });
 
-/** Index policy of the resource container: the keyset order of export scans needs a composite index. */
+/**
+ * Index policy of the resource container: every path but the resource body (queries select by
+ * the document's own fields and the search index `idx`, never inside `resource`; see docs/search.md),
+ * and the composite index the keyset order of export scans needs.
+ */
 export const resourceIndexingPolicy = Object.freeze({
+  indexingMode: 'consistent' as const,
+  automatic: true,
+  includedPaths: [{ path: '/*' }],
+  excludedPaths: [{ path: '/resource/*' }, { path: '/"_etag"/?' }],
   compositeIndexes: [
     [
       { path: '/lastUpdatedMs', order: 'ascending' as const },

@@ -5,6 +5,8 @@
  */
 import { groupMembersOf, patientCompartmentsOf } from '../fhir/compartments.ts';
 import type { FhirResource } from '../fhir/types.ts';
+import { searchIndexOf } from '../search/search-index.ts';
+import type { SearchIndex } from '../search/search-index.ts';
 import { fnv1a32 } from './fnv1a.ts';
 import type { ExportItem, ReadResult, VersionInfo } from './resource-store.ts';
 
@@ -35,6 +37,8 @@ export interface ResourceDocument {
   identifiers: { system?: string; value: string }[];
   /** Group only: member references (`Type/id`). */
   members?: string[];
+  /** Search index of the live version (../search/search-index.ts); absent on tombstones and when indexing is off. */
+  idx?: SearchIndex;
   /** The resource exactly as GET serves it (meta.versionId and meta.lastUpdated included). */
   resource?: FhirResource;
   /** Id of the transaction that wrote this version, when one did (rollback checks it). */
@@ -95,6 +99,8 @@ export function liveDocument(resource: FhirResource & { id: string }, versionId:
   };
   const members = groupMembersOf(stored);
   if (members) doc.members = members;
+  const idx = searchIndexOf(stored);
+  if (idx) doc.idx = idx;
   if (txId) doc.txId = txId;
   return doc;
 }

@@ -52,6 +52,8 @@ test('_elements: typed and untyped elements apply to their types; mandatory elem
   assert.equal(Object.keys(out), ['resourceType', 'id', 'meta', 'name']);
   assert.equal((out.meta!.tag as { code: string }[]).map((t) => t.code), ['x', 'SUBSETTED']);
   assert.equal((subsetResource(out, new Set(['name'])).meta!.tag as unknown[]).length, 2);
+  // The tag in its plain form: system and code, nothing else.
+  assert.equal((out.meta!.tag as unknown[])[1], { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' });
   assert.equal(Object.keys(subsetResource({ resourceType: 'Patient', id: 'q', gender: 'f' }, new Set(['gender']))), ['resourceType', 'id', 'meta', 'gender']);
 });
 
@@ -115,7 +117,7 @@ test('redaction: tokens, SAS signatures and URL queries never reach a message', 
 test('options: defaults, overrides, sub-MiB rolling for tests, and invalid values refused', () => {
   const options = resolveExportOptions({ rollingFileSizeInMb: 2, maximumNumberOfConcurrentJobsAllowed: undefined });
   assert.is(rollingBytes(options), 2 * 1024 * 1024);
-  assert.is(options.maximumNumberOfConcurrentJobsAllowed, 1, 'the documented default');
+  assert.is(options.maximumNumberOfConcurrentJobsAllowed, 4, 'the documented default');
   assert.is(rollingBytes(resolveExportOptions({ rollingFileSizeBytes: 1000 })), 1000);
   assert.ok(Object.isFrozen(options));
   assert.throws(() => resolveExportOptions({ numberOfPagesPerCommit: 0 }), (e: unknown) => e instanceof ExportError && /numberOfPagesPerCommit/.test(e.message));

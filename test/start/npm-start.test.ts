@@ -98,6 +98,7 @@ function runInBash(commands: string[]): Array<{ command: string; output: string;
 
 /** What each kind of banner command must print (the first pattern whose key the command contains). */
 const expectations: Array<[string, RegExp]> = [
+  ['/Group?', /"resourceType":"Bundle".*"resourceType":"Group"/s],
   ['/Group/', /"resourceType":"Group"/],
   ['-i -H "Authorization: Bearer $(cat $BEARER)" "$STATUS"', /^HTTP\/1\.1 20[02] /m],
   ['export follow', /downloaded \d+ files?, \d+ resources/],

@@ -7,6 +7,7 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { CosmosClient } from '@azure/cosmos';
 import type { Logger } from 'pino';
+import type { AddressGuard } from '../../../common/net/guarded-connect.ts';
 import type { ResourceStore } from '../../store/resource-store.ts';
 import type { EngineHooks } from './context.ts';
 import { openCosmosJobStore } from './cosmos-job-store.ts';
@@ -16,6 +17,7 @@ import type { JobStore } from './job-store.ts';
 import { guardCredential } from './guarded-credential.ts';
 import { keyVaultDestinationSecrets } from './key-vault-secrets.ts';
 import type { ExportEngineOptions } from './options.ts';
+import { TokenWaits } from './waits.ts';
 
 /** What {@link openExportEngine} needs. */
 export interface OpenExportEngineOptions {
@@ -33,6 +35,8 @@ export interface OpenExportEngineOptions {
   keyVault?: { vaultUrl: string; credential: TokenCredential } | { secrets: DestinationSecrets };
   /** CA to trust for storage and Key Vault endpoints. */
   caPem?: string;
+  /** Where client destinations may connect (default: public addresses only). */
+  clientDestinationGuard?: AddressGuard;
   /** Export settings. */
   options?: Partial<ExportEngineOptions>;
   logger?: Logger;
@@ -51,11 +55,14 @@ export async function openExportEngine(o: OpenExportEngineOptions): Promise<Expo
   let secrets: DestinationSecrets | undefined;
   if (o.keyVault && 'secrets' in o.keyVault) secrets = o.keyVault.secrets;
   else if (o.keyVault) secrets = keyVaultDestinationSecrets({ vaultUrl: o.keyVault.vaultUrl, credential: o.keyVault.credential, ...(o.caPem ? { caPem: o.caPem } : {}) });
+  const tokenWaits = new TokenWaits();
+  const tokenWaitMs = o.options?.tokenWaitSeconds === undefined ? undefined : o.options.tokenWaitSeconds * 1000;
   const destinations = new BlobDestinations({
-    credential: guardCredential(o.credential, o.onStorageToken),
+    credential: guardCredential(o.credential, { waits: tokenWaits, ...(o.onStorageToken ? { onToken: o.onStorageToken } : {}), ...(tokenWaitMs !== undefined ? { tokenWaitMs } : {}) }),
     ...(o.options?.storageAccountUri ? { storageAccountUri: o.options.storageAccountUri } : {}),
     ...(secrets ? { secrets } : {}),
     ...(o.caPem ? { caPem: o.caPem } : {}),
+    ...(o.clientDestinationGuard ? { clientGuard: o.clientDestinationGuard } : {}),
   });
   return new ExportEngine({
     jobs,
@@ -65,5 +72,6 @@ export async function openExportEngine(o: OpenExportEngineOptions): Promise<Expo
     ...(o.logger ? { logger: o.logger } : {}),
     ...(o.workerId ? { workerId: o.workerId } : {}),
     ...(o.hooks ? { hooks: o.hooks } : {}),
+    tokenWaits,
   });
 }

@@ -3,7 +3,7 @@
  * items — one per type, a large type split into bucket ranges, a long patient
  * list split into slices — with the store's count as each item's total.
  */
-import { patientCompartmentPaths } from '../../fhir/patient-compartment.ts';
+import { patientCompartmentTypes } from '../../fhir/compartments.ts';
 import type { ExportFilter, ResourceStore } from '../../store/resource-store.ts';
 import { emptyStream, type ExportScope, type JobRecord, type WorkItem } from './job-record.ts';
 import type { ExportEngineOptions } from './options.ts';
@@ -14,7 +14,7 @@ export class PlanFailure extends Error {
 }
 
 /** Types in the Patient compartment (what Patient and Group exports cover). */
-export const compartmentTypes: ReadonlySet<string> = new Set(Object.keys(patientCompartmentPaths));
+export const compartmentTypes: ReadonlySet<string> = patientCompartmentTypes;
 
 /** The plan of a job. */
 export interface JobPlan {
@@ -58,12 +58,14 @@ async function typesOf(job: JobRecord, store: ResourceStore, notes: string[]): P
   const wanted = types.length > 0 ? [...new Set(types)] : await store.listResourceTypes();
   if (level === 'system') return wanted;
   const covered = wanted.filter((type) => compartmentTypes.has(type));
-  for (const type of wanted) if (types.length > 0 && !compartmentTypes.has(type)) notes.push(`${type} is not in the Patient compartment; a ${level} export leaves it out`);
+  for (const type of wanted) {
+    if (types.length > 0 && !compartmentTypes.has(type)) notes.push(`_type ${type}: ${type} is not in the Patient compartment, so this ${level}-level export has no ${type} output`);
+  }
   return covered;
 }
 
 function newItem(resourceType: string, total: number, extra: Partial<WorkItem> = {}): WorkItem {
-  return { index: 0, resourceType, status: 'pending', total, checkpoint: { resources: emptyStream(), deleted: emptyStream() }, ...extra };
+  return { index: 0, resourceType, status: 'pending', total, checkpoint: { resources: emptyStream(), deleted: emptyStream(), errors: emptyStream() }, ...extra };
 }
 
 /** Live resources an item will read (its progress total; deletions are not counted). */

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { BearerTokenPath } from '../auth.ts';
 import { SmartAccessTokens } from './access-tokens.ts';
 import { smartBearerPath } from './bearer-path.ts';
+import type { AddressGuard } from '../../../common/net/guarded-connect.ts';
 import { ClientKeys } from './client-keys.ts';
 import type { SmartClientRegistry } from './client-registry.ts';
 import { ReplayCache } from './replay-cache.ts';
@@ -26,6 +27,8 @@ export interface SmartBackendServicesOptions {
   baseUrl: () => string;
   /** Private CA trusted for clients' `jwks_uri`. */
   caPem?: string;
+  /** Where `jwks_uri` fetches may connect (default: public addresses only). */
+  jwksGuard?: AddressGuard;
   /** Access token lifetime in seconds (≤ 300, default 300). */
   accessTokenLifetimeSeconds?: number;
   /** Assertion ids remembered at once (default 100 000). */
@@ -57,7 +60,7 @@ export class SmartBackendServices {
   constructor(options: SmartBackendServicesOptions) {
     this.#options = options;
     this.registry = options.registry;
-    this.clientKeys = options.clientKeys ?? new ClientKeys({ caPem: options.caPem });
+    this.clientKeys = options.clientKeys ?? new ClientKeys({ caPem: options.caPem, ...(options.jwksGuard ? { guard: options.jwksGuard } : {}) });
     this.replay = new ReplayCache(options.replayCacheSize, options.now);
     this.signingKeys = new SigningKeyRing(options.signingKeys, { refreshSeconds: options.keyRefreshSeconds });
     this.tokens = new SmartAccessTokens({ keys: this.signingKeys, issuer: options.baseUrl, lifetimeSeconds: options.accessTokenLifetimeSeconds, now: options.now });
@@ -76,18 +79,29 @@ export class SmartBackendServices {
     this.#options.logger?.info({ keySource: this.signingKeys.description }, 'SMART access-token signing keys loaded');
   }
 
-  /** The token endpoint URL (the `aud` client assertions must name). */
+  /** The server's own base URL (issuer and audience of its access tokens). */
+  baseUrl(): string {
+    return this.#options.baseUrl();
+  }
+
+  /** The token endpoint URL under the server's own base URL (an `aud` client assertions may name). */
   tokenEndpoint(): string {
     return `${this.#options.baseUrl()}${TOKEN_PATH}`;
   }
 
-  /** What the token endpoint logic needs. */
-  tokenServiceDeps(): TokenServiceDeps {
-    return { registry: this.registry, keys: this.clientKeys, replay: this.replay, tokenEndpoint: () => this.tokenEndpoint(), tokens: this.tokens, now: this.#options.now };
+  /**
+   * What the token endpoint logic needs. `requestEndpoint` is the token endpoint under the
+   * request's base URL (`base-url.ts`: from configuration or a trusted proxy, never the Host
+   * header); an assertion may name it or this server's own endpoint as its audience.
+   */
+  tokenServiceDeps(requestEndpoint?: string): TokenServiceDeps {
+    const own = this.tokenEndpoint();
+    const audiences = requestEndpoint && requestEndpoint !== own ? [own, requestEndpoint] : own;
+    return { registry: this.registry, keys: this.clientKeys, replay: this.replay, tokenEndpoint: () => audiences, tokens: this.tokens, now: this.#options.now };
   }
 
   /** The REST bearer path accepting this server's access tokens. */
   bearerPath(): BearerTokenPath {
-    return smartBearerPath(this.tokens);
+    return smartBearerPath(this.tokens, this.registry);
   }
 }

@@ -8,6 +8,7 @@ import type { CosmosClient } from '@azure/cosmos';
 import type { TokenCredential } from '@azure/core-auth';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import type { HostPortAllowList } from '../../../common/net/host-allow-list.ts';
 import type { FhirSettings } from '../../config/schema.ts';
 import { SmartBackendServices } from './backend-services.ts';
 import { openCosmosSmartClientRegistry } from './cosmos-client-registry.ts';
@@ -23,6 +24,8 @@ export interface SmartSetupDeps {
   keyVaultCredential?: TokenCredential;
   /** Private CA (Key Vault, clients' jwks_uri). */
   caPem?: string;
+  /** Endpoints clients' jwks_uri may reach although not public (local testing). */
+  allowedEndpoints?: HostPortAllowList;
   /** The public base URL once known. */
   baseUrl: () => string;
   logger: Logger;
@@ -43,12 +46,13 @@ function signingKeySource(settings: FhirSettings, deps: SmartSetupDeps): Signing
 
 /** Opens the registry, loads the signing keys and returns the running services. */
 export async function openSmartBackendServices(settings: FhirSettings, deps: SmartSetupDeps): Promise<SmartBackendServices> {
-  const registry = await openCosmosSmartClientRegistry(deps.cosmos, { databaseId: deps.databaseId });
+  const registry = await openCosmosSmartClientRegistry(deps.cosmos, { databaseId: deps.databaseId, cacheSeconds: settings.smart.clientCacheSeconds });
   const smart = new SmartBackendServices({
     registry,
     signingKeys: signingKeySource(settings, deps),
     baseUrl: deps.baseUrl,
     caPem: deps.caPem,
+    ...(deps.allowedEndpoints ? { jwksGuard: { allow: deps.allowedEndpoints } } : {}),
     accessTokenLifetimeSeconds: settings.smart.accessTokenLifetimeSeconds,
     replayCacheSize: settings.smart.replayCacheSize,
     keyRefreshSeconds: settings.smart.keyRefreshSeconds,
