@@ -1,4 +1,4 @@
-/** Runs the fhir-server as a process: `node --import tsx fhir-server/main.ts [--config file.json]`. */
+/** Runs the fhir-server as a process: `node dist/fhir-server/main.js [--config file.json]` (`npm run fhir-server`, `fhirmesh-fhir-server`). */
 import { Command } from 'commander';
 import { createLogger } from '../common/logging.ts';
 import { stopOnSignals } from '../common/process.ts';

@@ -1,4 +1,4 @@
-/** Runs the routing server as a process: `node --import tsx routing-server/main.ts [--config file.json]`. */
+/** Runs the routing server as a process: `node --max-semi-space-size=64 dist/routing-server/main.js [--config file.json]` (`npm run routing-server`, `fhirmesh-routing-server`). */
 import { Command } from 'commander';
 import { createLogger } from '../common/logging.ts';
 import { stopOnSignals } from '../common/process.ts';
