@@ -1,18 +1,19 @@
 /**
  * The bulk load path. Resources go in as creates of version 1, grouped by
- * partition key into batch requests of up to 100 operations (one request per
- * group: measured on the stand-in at several times the rate of point writes or
- * of the SDK's bulk executor), with a bounded number of requests in flight.
- * Anything a batch did not create (the id exists, a failed sibling in an atomic
- * batch, a batch refused as a whole) is written again by the normal versioned update.
+ * partition key into transactional batch requests of up to 100 operations (one
+ * request per group), with a bounded number of requests in flight; each batch is
+ * stamped just before it is sent (write-clock.ts). Anything a batch did not
+ * create (the id exists, a failed sibling in the atomic batch, a batch refused as
+ * a whole) is written again by the normal versioned update.
  */
 import type { CreateOperationInput } from '@azure/cosmos';
 import { toFhirError } from './cosmos-errors.ts';
 import type { ResourceDocuments } from './cosmos-documents.ts';
-import { liveDocument, withoutSystemProperties } from './document.ts';
+import { liveDocument, restamp, withoutSystemProperties } from './document.ts';
 import type { ResourceDocument } from './document.ts';
 import { mapBounded } from './pool.ts';
 import type { BulkUpsertOptions, BulkUpsertResult, IdentifiedResource, WriteResult } from './resource-store.ts';
+import type { WriteClock } from './write-clock.ts';
 
 /** Operations per batch request (the Cosmos limit). */
 export const batchMaxOperations = 100;
@@ -45,22 +46,29 @@ export function toBatches(docs: ResourceDocument[]): Batch[] {
 /** Bulk-loads `resources`; `update` is the store's single versioned update, the fallback for anything not created. */
 export async function bulkUpsert(
   documents: ResourceDocuments,
+  clock: WriteClock,
   update: (resource: IdentifiedResource) => Promise<WriteResult>,
   resources: IdentifiedResource[],
   options: BulkUpsertOptions = {},
 ): Promise<BulkUpsertResult> {
   const result: BulkUpsertResult = { created: 0, updated: 0, failed: [] };
-  const now = Date.now();
-  const batches = toBatches(resources.map((resource) => withoutSystemProperties(liveDocument(resource, 1, now))));
+  const planned = Date.now();
+  const batches = toBatches(resources.map((resource) => withoutSystemProperties(liveDocument(resource, 1, planned))));
   let done = 0;
   await mapBounded(batches, options.concurrency ?? 8, async (batch) => {
-    const operations: CreateOperationInput[] = batch.items.map(({ doc }) => ({ operationType: 'Create', resourceBody: doc as unknown as CreateOperationInput['resourceBody'] }));
     let statuses: number[] = [];
+    const stamp = await clock.begin();
     try {
-      const response = await documents.container.items.batch(operations, batch.pk);
+      const operations: CreateOperationInput[] = batch.items.map(({ doc }) => ({
+        operationType: 'Create',
+        resourceBody: restamp(doc, stamp.ms) as unknown as CreateOperationInput['resourceBody'],
+      }));
+      const response = await documents.container.items.batch(operations, batch.pk, { abortSignal: stamp.signal });
       statuses = (response.result ?? []).map((r) => r.statusCode);
     } catch {
-      statuses = []; // the batch as a whole was refused: every item takes the fallback
+      statuses = []; // the batch as a whole was refused or abandoned: every item takes the fallback
+    } finally {
+      stamp.done();
     }
     await Promise.all(
       batch.items.map(async ({ index }, i) => {

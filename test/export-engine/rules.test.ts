@@ -119,7 +119,7 @@ test('options: defaults, overrides, sub-MiB rolling for tests, and invalid value
   assert.is(rollingBytes(resolveExportOptions({ rollingFileSizeBytes: 1000 })), 1000);
   assert.ok(Object.isFrozen(options));
   assert.throws(() => resolveExportOptions({ numberOfPagesPerCommit: 0 }), (e: unknown) => e instanceof ExportError && /numberOfPagesPerCommit/.test(e.message));
-  assert.throws(() => resolveExportOptions({ bucketsPerItem: 3 }), (e: unknown) => e instanceof ExportError);
+  assert.throws(() => resolveExportOptions({ itemSplitThreshold: 0 }), (e: unknown) => e instanceof ExportError && /itemSplitThreshold/.test(e.message));
 });
 
 test.run();

@@ -61,7 +61,7 @@ export class HeldItem implements StreamHost {
   async allocateFile(kind: StreamKind): Promise<string> {
     let fileName = '';
     await this.change((job, item) => {
-      const prefix = kind === 'resources' ? item.resourceType : `${item.resourceType}-deleted`;
+      const prefix = filePrefixOf(item, kind);
       const seq = job.nextFileSeq[prefix] ?? 1;
       job.nextFileSeq[prefix] = seq + 1;
       fileName = `${prefix}-${seq}.ndjson`;
@@ -72,7 +72,7 @@ export class HeldItem implements StreamHost {
 
   async fileCommitted(kind: StreamKind, file: FileRecord, state: StreamCheckpoint): Promise<void> {
     await this.change((job, item) => {
-      const list = kind === 'resources' ? job.output : job.deleted;
+      const list = kind === 'resources' ? job.output : job.deleted; // history and deleted-resources items write `resources` files, listed as output
       const at = list.findIndex((f) => f.fileName === file.fileName);
       if (at >= 0) list[at] = file;
       else list.push(file);
@@ -101,4 +101,12 @@ export class HeldItem implements StreamHost {
       throw error;
     }
   }
+}
+
+/** File names of a stream: `Patient-3.ndjson`, DELETE Bundles `Patient-deleted-3.ndjson`, earlier versions `Patient-history-3.ndjson`, deleted resources `Patient-softdeleted-3.ndjson`. */
+export function filePrefixOf(item: WorkItem, kind: StreamKind): string {
+  if (kind === 'deleted') return `${item.resourceType}-deleted`;
+  if (item.kind === 'history') return `${item.resourceType}-history`;
+  if (item.kind === 'deleted-resources') return `${item.resourceType}-softdeleted`;
+  return item.resourceType;
 }

@@ -1,0 +1,146 @@
+/**
+ * Stamps for new versions, and the guarantee snapshot exports rest on: once
+ * `settled(T)` resolves, every version stamped at or before T has either landed
+ * or will never land, so reading the versions valid at T gives the state at T.
+ *
+ * - A version's `lastUpdated` is taken immediately before its write is sent
+ *   ({@link WriteClock.begin}), and the write is abandoned (aborted, then retried
+ *   with a new stamp or failed) when it has not landed within `writeTimeoutMs`.
+ * - Writes of this process are tracked in memory: `settled(T)` waits for those
+ *   stamped at or before T.
+ * - Writes of other processes (other fhir-server instances, a loader) are covered
+ *   by their presence document: before stamping, a writer makes sure the system
+ *   container says it may write until `activeUntilMs` (a lease renewed ahead of
+ *   time). A reader that finds another writer whose lease reaches T waits until
+ *   every write that writer could have stamped at or before T has run out its
+ *   timeout, plus the allowed clock skew.
+ * What remains is a request that reaches the database later than its own
+ * timeout after being aborted by the client: documented in docs/history.md.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Container } from '@azure/cosmos';
+import { toFhirError } from './cosmos-errors.ts';
+
+/** Timing rules of writes. */
+export interface WriteClockOptions {
+  /** A write not landed this long after its stamp is abandoned (default 2000 ms). */
+  writeTimeoutMs?: number;
+  /** Clock difference allowed between processes (default 500 ms). */
+  clockSkewMs?: number;
+  /** Length of a writer's presence lease (default 30 s). */
+  presenceLeaseMs?: number;
+}
+
+/** Defaults of {@link WriteClockOptions}. */
+export const writeClockDefaults = Object.freeze({ writeTimeoutMs: 2000, clockSkewMs: 500, presenceLeaseMs: 30_000 });
+
+/** A write in flight: its stamp and the signal that abandons it. */
+export interface StampedWrite {
+  /** The version's `lastUpdatedMs`. */
+  ms: number;
+  /** Aborts the request once the write timeout has passed. */
+  signal: AbortSignal;
+  /** True while the write may still be sent (its timeout has not passed). */
+  fresh(): boolean;
+  /** Marks the write landed or failed. */
+  done(): void;
+}
+
+interface PresenceDocument {
+  id: string;
+  pk: string;
+  kind: 'writer';
+  activeUntilMs: number;
+}
+
+const presencePk = 'writers';
+
+/** Stamps and in-flight tracking for one process's writes. */
+export class WriteClock {
+  /** This process's writer id. */
+  readonly writerId = randomUUID();
+  readonly #options: Required<WriteClockOptions>;
+  readonly #system: Container | undefined;
+  readonly #inFlight = new Map<number, { ms: number; landed: Promise<void> }>();
+  #next = 0;
+  #activeUntilMs = 0;
+  #renewing: Promise<void> | undefined;
+
+  /** `system`: where presence documents live (none: single-process use, as in unit tests). */
+  constructor(system: Container | undefined, options: WriteClockOptions = {}) {
+    this.#system = system;
+    this.#options = { ...writeClockDefaults, ...options };
+  }
+
+  /** How long a write may take before it is abandoned. */
+  get writeTimeoutMs(): number {
+    return this.#options.writeTimeoutMs;
+  }
+
+  /** A stamp for a write about to be sent: at least `floorMs`, covered by this writer's presence. */
+  async begin(floorMs = 0): Promise<StampedWrite> {
+    await this.#cover();
+    const ms = Math.max(Date.now(), floorMs);
+    const deadline = Date.now() + this.#options.writeTimeoutMs;
+    const token = this.#next++;
+    let release!: () => void;
+    const landed = new Promise<void>((resolve) => (release = resolve));
+    this.#inFlight.set(token, { ms, landed });
+    return {
+      ms,
+      signal: AbortSignal.timeout(this.#options.writeTimeoutMs),
+      fresh: () => Date.now() < deadline,
+      done: () => {
+        this.#inFlight.delete(token);
+        release();
+      },
+    };
+  }
+
+  /** Resolves once every version stamped at or before `instantMs`, by any writer, has landed or can no longer land. */
+  async settled(instantMs: number): Promise<void> {
+    const local = [...this.#inFlight.values()].filter((w) => w.ms <= instantMs).map((w) => w.landed);
+    await Promise.all(local);
+    const others = await this.#otherWriters();
+    const waitUntil = Math.max(0, ...others.map((until) => Math.min(until, instantMs) + this.#options.writeTimeoutMs + this.#options.clockSkewMs));
+    const waitMs = waitUntil - Date.now();
+    if (waitMs > 0) await sleep(waitMs);
+  }
+
+  // Renews the presence lease when less than two write timeouts of it remain (one request per lease, not per write).
+  async #cover(): Promise<void> {
+    if (!this.#system) return;
+    if (this.#activeUntilMs - Date.now() > 2 * this.#options.writeTimeoutMs) return;
+    this.#renewing ??= this.#renew().finally(() => (this.#renewing = undefined));
+    await this.#renewing;
+  }
+
+  async #renew(): Promise<void> {
+    const activeUntilMs = Date.now() + this.#options.presenceLeaseMs;
+    const doc: PresenceDocument = { id: this.writerId, pk: presencePk, kind: 'writer', activeUntilMs };
+    try {
+      await this.#system!.items.upsert(doc);
+    } catch (error) {
+      throw toFhirError(error, 'recording the writer presence');
+    }
+    this.#activeUntilMs = activeUntilMs;
+  }
+
+  // Lease ends of other writers that may still have writes in flight; leases long over are deleted.
+  async #otherWriters(): Promise<number[]> {
+    if (!this.#system) return [];
+    let docs: PresenceDocument[];
+    try {
+      ({ resources: docs } = await this.#system.items
+        .query<PresenceDocument>({ query: 'SELECT * FROM c WHERE c.pk = @pk', parameters: [{ name: '@pk', value: presencePk }] }, { partitionKey: presencePk })
+        .fetchAll());
+    } catch (error) {
+      throw toFhirError(error, 'reading writer presence');
+    }
+    const horizon = Date.now() - this.#options.writeTimeoutMs - this.#options.clockSkewMs;
+    const stale = docs.filter((d) => d.activeUntilMs < horizon - 24 * 3600_000);
+    await Promise.all(stale.map((d) => this.#system!.item(d.id, presencePk).delete().catch(() => undefined)));
+    return docs.filter((d) => d.id !== this.writerId && d.activeUntilMs >= horizon).map((d) => d.activeUntilMs);
+  }
+}
