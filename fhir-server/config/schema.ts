@@ -26,7 +26,7 @@ export const fhirSettingsSchema = {
     endpoint: { type: 'url', env: 'FHIR_COSMOS_ENDPOINT', required: true, doc: "Cosmos DB endpoint of the account's database" },
     key: { type: 'string', env: 'FHIR_COSMOS_KEY', secret: true, doc: 'Cosmos DB key' },
     database: { type: 'string', env: 'FHIR_COSMOS_DATABASE', default: 'fhir', doc: "The account's database" },
-    resourcesContainer: { type: 'string', env: 'FHIR_COSMOS_RESOURCES_CONTAINER', default: 'resources', doc: 'Container of FHIR resource documents' },
+    resourcesContainer: { type: 'string', env: 'FHIR_COSMOS_RESOURCES_CONTAINER', default: 'resource-versions', doc: 'Container of FHIR resource versions (layout 2; data of earlier releases in `resources` is migrated with npm run migrate-store)' },
     jobsContainer: { type: 'string', env: 'FHIR_COSMOS_JOBS_CONTAINER', default: 'exportJobs', doc: 'Container of export JobRecords' },
   },
   routing: {

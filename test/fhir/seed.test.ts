@@ -149,7 +149,7 @@ test('the CLI seeds a given account and reports resources/s', async () => {
   assert.ok(match, stderr);
   const expected = [...syntheticResources({ patients: 25, seed: 'cli' })].flat().length;
   assert.is(Number(match[1]), expected);
-  const { resources } = await fixture.client.database(database).container('resources').items.query<number>('SELECT VALUE COUNT(1) FROM c').fetchAll();
+  const { resources } = await fixture.client.database(database).container('resource-versions').items.query<number>('SELECT VALUE COUNT(1) FROM c').fetchAll();
   assert.is(resources[0], expected);
 });
 
