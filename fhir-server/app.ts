@@ -44,6 +44,7 @@ import { RoutingTokenCredential } from './routing/routing-token-credential.ts';
 import { readOverridesAtStartup } from './routing/startup-overrides.ts';
 import { openCosmosResourceStore } from './store/cosmos-resource-store.ts';
 import { openWhenCosmosAnswers } from './store/cosmos-startup.ts';
+import { startHistoryRetention } from './store/retention.ts';
 import { startTransactionRecovery } from './store/recovery.ts';
 
 /** A running fhir-server. */
@@ -169,8 +170,8 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
     options: {
       defaultContainer: exportSettings.defaultContainer,
       manifestSasUrls: exportSettings.manifestSasUrls,
-      // The engine writes no Provenance: associated data is "not supported" (400 strict, a note lenient).
-      features: { includeAssociatedData: [] },
+      // Earlier versions (_history) and deleted resources (_deleted); other associated data is "not supported" (400 strict, a note lenient).
+      features: { includeAssociatedData: ['_history', '_deleted'] },
     },
     destinations: {
       ...(kvCredential ? { vault: new KeyVaultDestinationVault({ vaultUrl: settings.keyVault.url!, credential: kvCredential, caPem }) } : {}),
@@ -210,6 +211,16 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
   );
   health.serving();
   engine.pool.start();
+  const retention =
+    settings.history.retentionDays > 0
+      ? startHistoryRetention({
+          retentionDays: settings.history.retentionDays,
+          neededSince: () => engine.historyNeededSince(),
+          purge: (horizonMs, stillNeededSince) => store.purgeHistory(horizonMs, stillNeededSince),
+          onReport: (report) => report.deleted > 0 && logger.info(report, 'history purged past the retention period'),
+          onError: (error) => logger.warn({ err: error }, 'history retention pass failed; the next pass tries again'),
+        })
+      : undefined;
   logger.info({ baseUrl: listenBase, grpc: `${hostForUrl}:${grpcPort}`, export: exportSettings }, 'fhir-server listening');
 
   const graceMs = settings.shutdownGraceSeconds * 1000;
@@ -239,6 +250,7 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
       startupOverrides.stop();
       upkeep.stop();
       recovery.stop();
+      retention?.stop();
       tokenClient.close();
       connection.close();
       cosmos.dispose();

@@ -94,6 +94,12 @@ export const fhirSettingsSchema = {
     manifestSasUrls: { type: 'bool', env: 'FHIR_EXPORT_MANIFEST_SAS_URLS', default: false, doc: 'Manifest lists short-lived SAS URLs instead of download URLs that need a bearer token' },
     sasUrlLifetimeSeconds: { type: 'int', env: 'FHIR_EXPORT_SAS_URL_LIFETIME_SECONDS', default: 3600, min: 60, max: 7 * 86_400, doc: 'Lifetime of a manifest SAS URL (user delegation SAS: at most 7 days)' },
   },
+  history: {
+    retentionDays: {
+      type: 'int', env: 'FHIR_HISTORY_RETENTION_DAYS', default: 0, min: 0, max: 36_500,
+      doc: 'Replaced versions are purged this many days after they were replaced, never while a running export needs them; 0 keeps every version',
+    },
+  },
   shutdownGraceSeconds: { type: 'int', env: 'FHIR_SHUTDOWN_GRACE_SECONDS', default: 10, min: 0, max: 600, doc: 'On SIGTERM/SIGINT the whole stop keeps to this: new requests get 503, export workers checkpoint and give their items back, requests in flight finish (the process exits at most 5 s later regardless)' },
   logLevel: { type: 'string', env: 'FHIR_LOG_LEVEL', default: 'info', doc: 'pino log level' },
 } satisfies SettingsSchema;

@@ -19,6 +19,8 @@ import { assertNoLegacyData } from './legacy.ts';
 import { historyDocumentId, openEnd, partitionKeyOf } from './layout.ts';
 import { TransactionJournal } from './journal.ts';
 import type * as port from './resource-store.ts';
+import { purgedThrough, purgeHistory } from './retention.ts';
+import type { PurgeReport } from './retention.ts';
 import { TypeRegistry } from './type-registry.ts';
 import { WriteClock } from './write-clock.ts';
 import type { WriteClockOptions } from './write-clock.ts';
@@ -88,12 +90,14 @@ export class CosmosResourceStore implements port.ResourceStore {
   readonly #types: TypeRegistry;
   readonly #tx: TransactionParts;
   readonly #clock: WriteClock;
+  readonly #system: Container;
   readonly #concurrency: number;
 
   constructor(resources: Container, system: Container, options: Omit<CosmosResourceStoreOptions, 'databaseId'> = {}) {
     this.#documents = new ResourceDocuments(resources, { keepHistory: options.keepHistory });
     this.#types = new TypeRegistry(system);
     this.#clock = new WriteClock(system, options.clock);
+    this.#system = system;
     this.#concurrency = options.concurrency ?? storeDefaults.concurrency;
     this.#tx = {
       documents: this.#documents,
@@ -146,6 +150,15 @@ export class CosmosResourceStore implements port.ResourceStore {
 
   async settled(instantMs: number): Promise<void> {
     await this.#clock.settled(instantMs);
+  }
+
+  async purgedHistoryThrough(): Promise<number> {
+    return purgedThrough(this.#system);
+  }
+
+  /** Deletes replaced versions whose validity ended before `horizonMs` (retention.ts), unless `stillNeededSince` says an export needs them. */
+  async purgeHistory(horizonMs: number, stillNeededSince: () => Promise<number>): Promise<PurgeReport> {
+    return purgeHistory(this.container, this.#system, horizonMs, stillNeededSince);
   }
 
   async update(resource: port.IdentifiedResource, options: { ifMatch?: number } = {}): Promise<port.WriteResult> {

@@ -210,6 +210,8 @@ export interface ResourceStore {
   history(query: HistoryQuery): Promise<HistoryPage>;
   /** Resolves once every version written at or before `instantMs` (by any writer) has landed or can no longer land. */
   settled(instantMs: number): Promise<void>;
+  /** The instant before which replaced versions may have been purged by the retention policy (0: none ever were). */
+  purgedHistoryThrough(): Promise<number>;
   /** One page of the resources of a type, resumable exactly from `continuation`. */
   queryForExport(query: ExportQuery): Promise<ExportPage>;
   /** How many resources an export with `filter` would read. */
