@@ -65,7 +65,11 @@ const agents = new Map<string, Agent>();
 function trustCaFactory(caPem: string): RequestPolicyFactory {
   let agent = agents.get(caPem);
   if (!agent) agents.set(caPem, (agent = keepAliveAgent(caPem)));
-  const shared = agent;
+  return agentFactory(agent);
+}
+
+/** Sends every request through `shared` (an agent that trusts a CA, or one that checks where it connects). */
+function agentFactory(shared: Agent): RequestPolicyFactory {
   return {
     create: (next) => ({
       sendRequest(request) {
@@ -77,15 +81,17 @@ function trustCaFactory(caPem: string): RequestPolicyFactory {
 }
 
 /**
- * Builds a storage pipeline with {@link blobRetryOptions} that trusts `caPem`; pass it to
+ * Builds a storage pipeline with {@link blobRetryOptions} that trusts `caPem` (or sends every request
+ * through `agent`, which then carries the CA itself); pass it to
  * any storage client constructor (`new BlobClient(sasUrl, blobPipeline(new AnonymousCredential(), ca))`).
  */
-export function blobPipeline(credential: BlobCredential, caPem?: string, retryOptions?: StorageRetryOptions): Pipeline {
+export function blobPipeline(credential: BlobCredential, caPem?: string, retryOptions?: StorageRetryOptions, agent?: Agent): Pipeline {
   const pipeline = newPipeline(credential, {
     retryOptions: { ...blobRetryOptions, ...retryOptions },
     keepAliveOptions: { enable: true },
   });
-  if (caPem) pipeline.factories.push(trustCaFactory(caPem));
+  if (agent) pipeline.factories.push(agentFactory(agent));
+  else if (caPem) pipeline.factories.push(trustCaFactory(caPem));
   return pipeline;
 }
 

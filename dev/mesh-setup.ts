@@ -28,6 +28,8 @@ export interface MeshSetupOptions extends RoutingSetupOptions {
   exportJobConfiguration?: ExportJobConfiguration;
   /** Extra FHIR_* environment for the fhir-server. */
   fhirEnv?: Record<string, string>;
+  /** More `host:port` endpoints (besides the local storage account) that client destinations and SMART jwks_uri fetches may reach. */
+  allowEndpoints?: string[];
 }
 
 /** A running mesh. */
@@ -61,7 +63,7 @@ export interface SmartDemoClient {
 }
 
 /** Environment that configures a fhir-server for `routing` and `account`. */
-export function fhirEnvironment(routing: RoutingSetup, account: ProvisionedAccount, extra: Record<string, string> = {}): Record<string, string> {
+export function fhirEnvironment(routing: RoutingSetup, account: ProvisionedAccount, extra: Record<string, string> = {}, allowEndpoints: string[] = []): Record<string, string> {
   const s = routing.standIns;
   const kvSecret = randomBytes(24).toString('base64url');
   const kvApp = s.entra.registerApplication({ displayName: `${account.name} fhir-server`, secrets: [kvSecret] });
@@ -86,7 +88,8 @@ export function fhirEnvironment(routing: RoutingSetup, account: ProvisionedAccou
     FHIR_KEYVAULT_TENANT_ID: s.entra.tenantId,
     FHIR_KEYVAULT_CLIENT_ID: kvApp.appId,
     FHIR_KEYVAULT_CLIENT_SECRET: kvSecret,
-    FHIR_EXPORT_ALLOWED_DESTINATION_HOSTS: '127.0.0.1',
+    // The local storage account (Azurite) is on loopback: exempt that one endpoint, not the host.
+    FHIR_EXPORT_ALLOWED_DESTINATION_HOSTS: [new URL(s.blob.blobUrl).host, ...allowEndpoints].join(','),
     FHIR_EXPORT_STORAGE_ACCOUNT_URI: s.blob.blobUrl,
     FHIR_EXPORT_JOB_POLLING_FREQUENCY_SECONDS: '1',
     FHIR_LOG_LEVEL: 'warn',
@@ -102,7 +105,7 @@ export async function startMeshSetup(options: MeshSetupOptions = {}): Promise<Me
     const account = await routing.provisionAccount(options.accountName ?? 'demo', {
       ...(options.exportJobConfiguration ? { exportJobConfiguration: options.exportJobConfiguration } : {}),
     });
-    const fhirEnv = fhirEnvironment(routing, account, options.fhirEnv);
+    const fhirEnv = fhirEnvironment(routing, account, options.fhirEnv, options.allowEndpoints);
     const loaded = loadFhirServerConfig(undefined, fhirEnv);
     const fhir = await startFhirServer(loaded, createLogger('fhir-server', loaded.settings.logLevel, options.logDestination));
     const credentials = new Map<string, ClientSecretCredential>();

@@ -21,6 +21,7 @@ import { entraCredentialOptions } from '../routing-server/adapters/entra-credent
 import { watchAccountOverrides } from './config/account-overrides.ts';
 import { EffectiveConfiguration } from './config/effective-configuration.ts';
 import type { LoadedConfiguration } from './config/load.ts';
+import { HostPortAllowList } from '../common/net/host-allow-list.ts';
 import { openExportEngine, type EngineHooks, type ExportEngineOptions } from './export/engine/index.ts';
 import { exportService, exportServiceDefinition } from './export/facade/grpc-service.ts';
 import { KeyVaultDestinationVault } from './export/facade/destination-vault.ts';
@@ -95,6 +96,8 @@ function keyVaultCredential(kv: LoadedConfiguration['settings']['keyVault'], aut
 export async function startFhirServer(loaded: LoadedConfiguration, logger: Logger, seams: FhirServerSeams = {}): Promise<RunningFhirServer> {
   const settings = loaded.settings;
   const caPem = read(settings.trust.caFile);
+  // Endpoints that client destinations and SMART jwks_uri fetches may reach although not public (local testing only).
+  const allowedEndpoints = HostPortAllowList.parse(settings.keyVault.allowedDestinationHosts);
   const cosmos = createCosmosClient({ endpoint: settings.cosmos.endpoint!, key: settings.cosmos.key ?? undefined, caPem });
   const databaseId = settings.cosmos.database!;
   // Cosmos DB down at start: wait a bounded time, then fail with one sentence (main.ts exits 3).
@@ -131,6 +134,7 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
     credential,
     ...(kvCredential ? { keyVault: { vaultUrl: settings.keyVault.url!, credential: kvCredential } } : {}),
     caPem,
+    clientDestinationGuard: { allow: allowedEndpoints },
     options: { ...exportSettings, ...seams.exportOptions },
     logger,
     workerId: `fhir-${process.pid}-${randomUUID().slice(0, 8)}`,
@@ -143,7 +147,7 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
   // SMART tokens name the public base URL; without one configured it is the listen address, known after listen.
   let smartBaseUrl = baseUrl ?? '';
   const smart = settings.smart.enabled
-    ? await openSmartBackendServices(settings, { cosmos, databaseId, ...(kvCredential ? { keyVaultCredential: kvCredential } : {}), caPem, baseUrl: () => smartBaseUrl, logger })
+    ? await openSmartBackendServices(settings, { cosmos, databaseId, ...(kvCredential ? { keyVaultCredential: kvCredential } : {}), caPem, allowedEndpoints, baseUrl: () => smartBaseUrl, logger })
     : undefined;
   const auth = restAuthFrom(settings.auth, { caPem, logger, ...(smart ? { paths: [smart.bearerPath()] } : {}) });
   const capabilities = new CapabilityRegistry();
@@ -160,7 +164,6 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
   buildAdminRoutes(app, { configuration, authorize: auth.authorize });
   registerMetricsRoute(app, { registry: metrics.registry, authorize: auth.authorize });
   if (smart) registerSmartRoutes(app, smart, { authorize: auth.authorize, capabilities });
-  const allowedHosts = (settings.keyVault.allowedDestinationHosts ?? '').split(',').map((h) => h.trim()).filter(Boolean);
   const frontDoor = registerExportRoutes(app, {
     jobs: engine,
     authorize: auth.authorize,
@@ -175,7 +178,7 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
     },
     destinations: {
       ...(kvCredential ? { vault: new KeyVaultDestinationVault({ vaultUrl: settings.keyVault.url!, credential: kvCredential, caPem }) } : {}),
-      hostPolicy: { allowedHosts },
+      hostPolicy: { allow: allowedEndpoints },
     },
   });
   let draining = false;

@@ -4,27 +4,83 @@
  */
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { createPipelineRequest, type HttpClient, type PipelineRequest } from '@azure/core-rest-pipeline';
-import { request } from 'node:https';
+import { request, type Agent } from 'node:https';
 
-/** Fetches a JSON document over https, trusting `caPem` in addition to the system CAs. */
-export function fetchJson(url: string, caPem?: string, timeoutMs = 5_000): Promise<unknown> {
+/** Limits and transport of {@link fetchLimitedJson}. */
+export interface JsonFetchOptions {
+  /** Extra CA (PEM) trusted besides the system CAs (ignored when `agent` is given: the agent carries its own). */
+  caPem?: string;
+  /** Agent to connect through (e.g. a GuardedAgent that refuses non-public addresses). */
+  agent?: Agent;
+  /** Whole-request deadline (default 5 s). */
+  timeoutMs?: number;
+  /** Largest body accepted (default 64 KiB). */
+  maxBytes?: number;
+}
+
+/**
+ * GETs a JSON document over https within a size and time limit. Errors name the URL and what went wrong
+ * (status, size, time, not JSON, refused address, network error code), never the body that came back.
+ */
+export function fetchLimitedJson(url: string, options: JsonFetchOptions = {}): Promise<unknown> {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const maxBytes = options.maxBytes ?? 64 * 1024;
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', timeout: timeoutMs, ...(caPem ? { ca: caPem } : {}) }, (res) => {
+    const transport = options.agent ? { agent: options.agent } : options.caPem ? { ca: options.caPem } : {};
+    const req = request(url, { method: 'GET', timeout: timeoutMs, headers: { accept: 'application/json' }, ...transport }, (res) => {
+      const status = res.statusCode ?? 500;
+      if (status < 200 || status >= 300) {
+        res.resume();
+        return fail(new Error(`GET ${url} answered HTTP ${status}`));
+      }
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > maxBytes) return fail(new Error(`GET ${url}: the document is larger than ${maxBytes} bytes`));
+        chunks.push(c);
+      });
+      res.on('error', (err) => fail(networkError(url, err)));
       res.on('end', () => {
-        if ((res.statusCode ?? 500) >= 400) return reject(new Error(`GET ${url} answered HTTP ${res.statusCode}`));
+        if (done) return;
         try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        } catch (err) {
-          reject(err);
+          finish(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch {
+          fail(new Error(`GET ${url}: the answer is not JSON`));
         }
       });
     });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on('error', reject);
+    let done = false;
+    const deadline = setTimeout(() => fail(new Error(`GET ${url} took longer than ${timeoutMs} ms`)), timeoutMs);
+    const finish = (value: unknown) => {
+      if (done) return;
+      done = true;
+      clearTimeout(deadline);
+      resolve(value);
+    };
+    const fail = (err: Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(deadline);
+      req.destroy();
+      reject(err);
+    };
+    req.on('timeout', () => fail(new Error(`GET ${url} took longer than ${timeoutMs} ms`)));
+    req.on('error', (err) => fail(networkError(url, err)));
     req.end();
   });
+}
+
+/** A network failure as the URL and its code (our own refusals keep their sentence). */
+function networkError(url: string, err: Error): Error {
+  if ((err as { code?: string }).code === 'EADDRNOTPUBLIC') return new Error(`GET ${url}: ${err.message}`);
+  const code = (err as { code?: string }).code;
+  return new Error(`GET ${url} failed (${code && /^[A-Z_0-9]+$/.test(code) ? code : err.name})`);
+}
+
+/** Fetches a JSON document over https, trusting `caPem` in addition to the system CAs (limits of {@link fetchLimitedJson}). */
+export function fetchJson(url: string, caPem?: string, timeoutMs = 5_000): Promise<unknown> {
+  return fetchLimitedJson(url, { ...(caPem ? { caPem } : {}), timeoutMs });
 }
 
 /** Fetches a JSON document: `fetchJson`'s signature. */

@@ -68,7 +68,7 @@ export const fhirSettingsSchema = {
     certificateFile: { type: 'file', env: 'FHIR_KEYVAULT_CERTIFICATE_FILE', doc: 'Its PEM certificate + key' },
     allowedDestinationHosts: {
       type: 'string', env: 'FHIR_EXPORT_ALLOWED_DESTINATION_HOSTS',
-      doc: 'Comma-separated hosts a client-supplied destination may use even when they are loopback or private (local testing only)',
+      doc: 'Comma-separated host:port endpoints that client-supplied export destinations and SMART jwks_uri fetches may reach even when loopback or private (local testing only)',
     },
   },
   smart: {

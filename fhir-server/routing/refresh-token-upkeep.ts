@@ -2,12 +2,15 @@
  * `RefreshTokenUpkeep`: keeps the account's refresh token alive on its own
  * schedule, whether or not anything else calls the routing server. When the
  * stored token is due, it is rotated with `RefreshTokenService.RotateRefreshToken`
- * and the new token is stored (etag-guarded) before anything uses it. If another
- * instance stored first, the stored token wins and ours is dropped: both were
- * issued in the same family, and the token both instances presented stays
- * accepted for the routing server's grace window, so every instance keeps
- * working through the switch. A rotation whose write failed is kept in memory
- * and written on the next attempt, never rotated twice. Failures are logged and
+ * and the new token is stored (etag-guarded) before anything uses it. The
+ * routing server issues one successor per token and hands that same successor
+ * to every rotation of the token within its grace window, so two instances
+ * rotating at once receive the same new token: the first write wins and the
+ * other finds it stored. The token both presented stays accepted for the grace
+ * window, so every instance keeps working through the switch. A rotation whose
+ * write failed is kept in memory and written on the next attempt; one whose
+ * answer was lost with its process is handed out again to the next instance
+ * that rotates the stored token inside the window. Failures are logged and
  * retried with backoff; the loop only ends with `stop()`.
  */
 import { pino, type Logger } from 'pino';

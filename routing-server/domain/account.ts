@@ -1,5 +1,7 @@
 /** The account as the domain sees it, and validation of its parts. */
 import { RoutingError } from './errors.ts';
+import { isIP } from 'node:net';
+import { bareAddress, refusedAddressCategory } from '../../common/net/address-policy.ts';
 import { normaliseResourceUri } from './resource-uri.ts';
 
 /** Kinds of credential a managed identity's Key Vault secret may hold. */
@@ -81,17 +83,26 @@ export function validateIdentity(identity: ManagedIdentity | undefined): Managed
   return { ...identity };
 }
 
-/** Normalises and checks allowed resource URIs (at least one, at most 64, deduplicated). */
+/**
+ * Normalises and checks allowed resource URIs (at least one, at most 64, deduplicated). A URI whose host is an
+ * IP address must name a public one (common/net/address-policy.ts): no loopback, private or special-purpose
+ * range, no IPv6 form carrying an IPv4 address.
+ */
 export function validateAllowedResources(uris: string[]): string[] {
   if (!uris || uris.length === 0) throw new RoutingError('invalid-argument', 'allowed_resource_uris needs at least one resource');
   if (uris.length > 64) throw new RoutingError('invalid-argument', 'allowed_resource_uris holds at most 64 resources');
   const out = new Set<string>();
   for (const uri of uris) {
+    let normalised: string;
     try {
-      out.add(normaliseResourceUri(uri));
+      normalised = normaliseResourceUri(uri);
     } catch (err) {
       throw new RoutingError('invalid-argument', `allowed_resource_uris: ${(err as Error).message}`);
     }
+    const host = bareAddress(new URL(normalised).hostname);
+    const category = isIP(host) ? refusedAddressCategory(host) : undefined;
+    if (category) throw new RoutingError('invalid-argument', `allowed_resource_uris: ${normalised} names a ${category} address; only public addresses are accepted`);
+    out.add(normalised);
   }
   return [...out];
 }

@@ -11,6 +11,7 @@ export type RoutingErrorKind =
   | 'identity-rejected'
   | 'credential-unavailable'
   | 'dependency-unavailable'
+  | 'resource-exhausted'
   | 'internal';
 
 /** The one error type domain code throws. Messages are for callers: never a secret or token. */

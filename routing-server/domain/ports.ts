@@ -40,8 +40,24 @@ export interface RefreshTokenDocument {
   rotatedTime?: string;
   /** Why it was revoked. */
   revokedReason?: string;
+  /** The one token this one was rotated into (set by the rotation that rotated it out). */
+  successor?: RefreshTokenSuccessor;
   /** Store version tag. */
   etag?: string;
+}
+
+/** What a rotated token's document keeps of its successor: enough to return it again and to recreate its document. */
+export interface RefreshTokenSuccessor {
+  /** The successor's hash (its document id). */
+  id: string;
+  /** Its public id. */
+  tokenId: string;
+  /** Its ISO issue time. */
+  createTime: string;
+  /** Its ISO expiry. */
+  expireTime: string;
+  /** Its value, sealed under a key derived from the rotated token's value (domain/successor-seal.ts). */
+  sealed: string;
 }
 
 /** Storage of refresh token documents. Errors: `already-exists`, `stale-version`. */

@@ -15,9 +15,9 @@ export class TokenUseCases {
     private readonly provider: ManagedIdentityResourceTokenProvider,
   ) {}
 
-  /** The caller's principal and active account; `unauthenticated` / `permission-denied` otherwise. */
-  async authenticate(refreshToken: string | undefined): Promise<{ principal: RefreshTokenPrincipal; account: AccountRecord }> {
-    const principal = await this.refreshTokens.validate(refreshToken);
+  /** The caller's principal and active account; `unauthenticated` / `permission-denied` (or `resource-exhausted` for `peer`) otherwise. */
+  async authenticate(refreshToken: string | undefined, peer?: string): Promise<{ principal: RefreshTokenPrincipal; account: AccountRecord }> {
+    const principal = await this.refreshTokens.validate(refreshToken, peer);
     const account = await this.accounts.get(principal.accountName);
     if (account.state !== 'active') throw new RoutingError('permission-denied', `account ${account.name} is disabled`);
     return { principal, account };
@@ -41,9 +41,9 @@ export class TokenUseCases {
     return this.provider.peekToken(account, resource);
   }
 
-  /** A token for `resourceUri` as the caller's managed identity. */
-  async getToken(refreshToken: string | undefined, resourceUri: string): Promise<ResourceToken> {
-    const { account } = await this.authenticate(refreshToken);
+  /** A token for `resourceUri` as the caller's managed identity (`peer`: the caller's address). */
+  async getToken(refreshToken: string | undefined, resourceUri: string, peer?: string): Promise<ResourceToken> {
+    const { account } = await this.authenticate(refreshToken, peer);
     const resource = normaliseResourceUri(resourceUri);
     if (!account.allowedResourceUris.includes(resource)) {
       throw new RoutingError('permission-denied', `account ${account.name} may not get tokens for ${resource}`);

@@ -75,7 +75,7 @@ export class RoutingMetrics {
     });
     liveCounter(this.registry, {
       name: 'fhirmesh_routing_refresh_token_validations_total',
-      help: 'Refresh-token validations, by outcome (cached, loaded: accepted; missing, unknown, revoked, expired, rotated-out: refused; error: store failed)',
+      help: 'Refresh-token validations, by outcome (cached, loaded: accepted; missing, unknown, revoked, expired, rotated-out: refused; refused-again: refused from memory; throttled: the peer presented too many bad tokens; error: store failed)',
       labelNames: ['outcome'] as const,
       read: () => Object.entries(sources.refreshTokens.validations).map(([outcome, n]) => [{ outcome: outcome as ValidationOutcome }, n]),
     });
@@ -83,6 +83,16 @@ export class RoutingMetrics {
       name: 'fhirmesh_routing_refresh_token_rotations_total',
       help: 'Refresh tokens rotated',
       read: () => [[{}, sources.refreshTokens.rotations]],
+    });
+    liveCounter(this.registry, {
+      name: 'fhirmesh_routing_refresh_token_repeated_rotations_total',
+      help: 'Rotations of an already rotated token, answered with the successor issued before',
+      read: () => [[{}, sources.refreshTokens.repeatedRotations]],
+    });
+    liveCounter(this.registry, {
+      name: 'fhirmesh_routing_refresh_token_reads_total',
+      help: 'Point reads of refresh-token documents from the registry (Cosmos DB)',
+      read: () => [[{}, sources.refreshTokens.reads]],
     });
   }
 }

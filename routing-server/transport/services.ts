@@ -12,7 +12,7 @@ import type { RefreshTokenManager } from '../domain/refresh-tokens.ts';
 import type { TokenUseCases } from '../domain/token-service.ts';
 import { GrpcCallCounts } from '../../common/metrics/grpc-call-counts.ts';
 import { accountFromWire, accountToWire, tokenInfoToWire } from './account-mapper.ts';
-import { bearerToken, correlationIdOf } from './call-context.ts';
+import { bearerToken, correlationIdOf, peerAddressOf } from './call-context.ts';
 import { unary } from './unary.ts';
 
 /** Checks the admin credential of a call; throws `unauthenticated` or `permission-denied`. */
@@ -58,7 +58,7 @@ export function tokenService(deps: ServiceDeps): TokenServiceServer {
   const fullPath = unary<GetTokenRequest, GetTokenResponse>(
     method,
     deps.logger,
-    async (call) => toWire(await deps.tokens.getToken(bearerToken(call.metadata), call.request.resourceUri)),
+    async (call) => toWire(await deps.tokens.getToken(bearerToken(call.metadata), call.request.resourceUri, peerAddressOf(call))),
     counts,
   );
   return {
@@ -85,8 +85,9 @@ export function tokenService(deps: ServiceDeps): TokenServiceServer {
 export function refreshTokenService(deps: ServiceDeps): RefreshTokenServiceServer {
   return {
     rotateRefreshToken: unary('RefreshTokenService/RotateRefreshToken', deps.logger, async (call) => {
-      const { principal } = await deps.tokens.authenticate(bearerToken(call.metadata));
-      const { issued, previousValidUntilMs } = await deps.refreshTokens.rotate(principal);
+      const token = bearerToken(call.metadata);
+      const { principal } = await deps.tokens.authenticate(token, peerAddressOf(call));
+      const { issued, previousValidUntilMs } = await deps.refreshTokens.rotate(principal, token!);
       deps.logger.info({ account: principal.accountName, from: principal.tokenId, to: issued.doc.tokenId }, 'refresh token rotated');
       return {
         refreshToken: issued.token,
@@ -102,7 +103,7 @@ export function refreshTokenService(deps: ServiceDeps): RefreshTokenServiceServe
 export function accountConfigurationService(deps: ServiceDeps): AccountConfigurationServiceServer {
   return {
     getAccountConfiguration: unary('AccountConfigurationService/GetAccountConfiguration', deps.logger, async (call) => {
-      const { account } = await deps.tokens.authenticate(bearerToken(call.metadata));
+      const { account } = await deps.tokens.authenticate(bearerToken(call.metadata), peerAddressOf(call));
       return {
         accountName: account.name,
         fhirProperties: { exportJobConfiguration: { ...account.exportJobConfiguration } },

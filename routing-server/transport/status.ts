@@ -22,6 +22,8 @@ export const statusOfKind: Readonly<Record<RoutingErrorKind, status>> = Object.f
   'credential-unavailable': status.FAILED_PRECONDITION,
   // Cosmos, Key Vault or Entra ID is down or throttling: retry with backoff.
   'dependency-unavailable': status.UNAVAILABLE,
+  // This caller's address presented too many refresh tokens that do not authenticate: wait `retry-after-ms`.
+  'resource-exhausted': status.RESOURCE_EXHAUSTED,
   // A bug: the message is generic, the details are in the log.
   internal: status.INTERNAL,
 });

@@ -7,6 +7,7 @@
  * leaves no secret behind.
  */
 import { test } from 'uvu';
+import { HostPortAllowList } from '../../common/net/host-allow-list.ts';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
 import { ClientSecretCredential } from '@azure/identity';
@@ -58,8 +59,8 @@ test.after(async () => {
   await entra?.stop();
 });
 
-async function appWith(jobs = new MemoryExportJobs(), allowedHosts: string[] = []): Promise<{ app: FastifyInstance; jobs: MemoryExportJobs }> {
-  const destinations = { vault: new KeyVaultDestinationVault({ vaultUrl: vault.url, credential, caPem: tls.caPem }), hostPolicy: { lookup, allowedHosts } };
+async function appWith(jobs = new MemoryExportJobs(), allowed: string[] = []): Promise<{ app: FastifyInstance; jobs: MemoryExportJobs }> {
+  const destinations = { vault: new KeyVaultDestinationVault({ vaultUrl: vault.url, credential, caPem: tls.caPem }), hostPolicy: { lookup, allow: HostPortAllowList.parse(allowed) } };
   const { app } = await exportApp({ jobs, destinations, logger });
   return { app, jobs };
 }
@@ -115,7 +116,7 @@ test('loopback, private, link-local and non-https destinations are refused befor
     const cases: [string, RegExp][] = [
       [`https://127.0.0.1:10000/devstoreaccount1/exports?${sas}`, /loopback/],
       [`https://[::1]:10000/devstoreaccount1/exports?${sas}`, /loopback/],
-      [`https://[::ffff:127.0.0.1]/exports?${sas}`, /loopback/],
+      [`https://[::ffff:127.0.0.1]/exports?${sas}`, /IPv4-mapped/],
       [`https://10.0.0.4/exports?${sas}`, /private/],
       [`https://internal.example/exports?${sas}`, /private/],
       [`https://169.254.169.254/exports?${sas}`, /link-local/],
@@ -138,15 +139,17 @@ test('loopback, private, link-local and non-https destinations are refused befor
   assert.equal(logLines.filter((line) => line.includes(signature)), []);
 });
 
-test('the allow-list admits a local Azurite on 127.0.0.1', async () => {
-  const { app, jobs } = await appWith(new MemoryExportJobs(), ['127.0.0.1']);
+test('the allow-list admits a local Azurite on 127.0.0.1:10000, and no other port or host', async () => {
+  const { app, jobs } = await appWith(new MemoryExportJobs(), ['127.0.0.1:10000']);
   try {
     const url = `https://127.0.0.1:10000/devstoreaccount1/exports?${sas}`;
     const response = await kickOff(app, url);
     assert.is(response.statusCode, 202, response.body);
     const destination = jobs.started.at(-1)!.destination;
     assert.is(destination.kind === 'client' && (await readSecret(destination.secretName)).value, url);
-    assert.is((await kickOff(app, `https://127.0.0.2/devstoreaccount1/exports?${sas}`)).statusCode, 400, 'only the named host');
+    assert.is((await kickOff(app, `https://127.0.0.2:10000/devstoreaccount1/exports?${sas}`)).statusCode, 400, 'only the named host');
+    assert.is((await kickOff(app, `https://127.0.0.1:10001/devstoreaccount1/exports?${sas}`)).statusCode, 400, 'only the named port');
+    assert.is((await kickOff(app, `https://127.0.0.1/devstoreaccount1/exports?${sas}`)).statusCode, 400, 'not the default port either');
   } finally {
     await app.close();
   }

@@ -1,8 +1,9 @@
 /**
  * Refresh-token upkeep against the real routing server and the Cosmos stand-in:
  * the bootstrap token is rotated at first start, rotations survive restarts,
- * two instances rotating at once both keep working past the grace window, and
- * the loop runs on its own schedule through failures.
+ * two instances rotating at once are handed one successor and both keep
+ * working past the grace window, a rotation whose answer was lost is handed
+ * out again, and the loop runs on its own schedule through failures.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -105,7 +106,7 @@ test('the bootstrap token is rotated at the first check, and a restarted instanc
   assert.not.ok([...states.values()].includes(RefreshTokenState.REFRESH_TOKEN_STATE_REVOKED), 'nothing presented a dead token');
 });
 
-test('two instances rotating the same token at once: one write wins, both keep working after the grace window', async () => {
+test('two instances rotating the same token at once: both are handed the one successor, one write wins, both keep working', async () => {
   const account = await setup.provisionAccount('up-twins');
   const together = barrier(2);
   const a = await instance({ databaseId: 'fhir-up-twins', bootstrapRefreshToken: account.refreshToken, wrapRepository: together });
@@ -116,8 +117,7 @@ test('two instances rotating the same token at once: one write wins, both keep w
   const lost = outcomes.find((o) => o.action === 'lost-race');
   if (won?.action !== 'rotated' || lost?.action !== 'lost-race') return;
   assert.is(lost.kept, won.to, 'the loser keeps the stored token');
-  assert.is.not(lost.discarded, won.to);
-  // Both presented the same token; the second was already rotated out and was accepted within the grace window.
+  assert.is(lost.discarded, won.to, 'and what it discarded was that same token: no second live token exists');
   assert.is(a.calls.get(ROTATE), 1);
   assert.is(b.calls.get(ROTATE), 1);
 
@@ -129,8 +129,24 @@ test('two instances rotating the same token at once: one write wins, both keep w
   }
   const states = await tokenStates('up-twins');
   assert.is(states.get(won.to), RefreshTokenState.REFRESH_TOKEN_STATE_ACTIVE);
-  assert.is(states.get(lost.discarded), RefreshTokenState.REFRESH_TOKEN_STATE_ACTIVE, 'the discarded token was valid too');
+  assert.is([...states.values()].filter((s) => s === RefreshTokenState.REFRESH_TOKEN_STATE_ACTIVE).length, 1, 'one live token');
   assert.not.ok([...states.values()].includes(RefreshTokenState.REFRESH_TOKEN_STATE_REVOKED));
+});
+
+test('an instance that died between rotating and storing: the next one rotating the stored token gets the same successor', async () => {
+  const account = await setup.provisionAccount('up-crash');
+  const fhir = await instance({ databaseId: 'fhir-up-crash', bootstrapRefreshToken: account.refreshToken });
+  const stored = await fhir.repository.current();
+  // The rotation the dead instance made: its answer was never stored.
+  const lostAnswer = await unaryCall(fhir.connection.refreshTokens.rotateRefreshToken, fhir.connection.refreshTokens, {}, bearerMetadata(stored.token));
+  const outcome = await fhir.upkeep.checkNow();
+  assert.is(outcome.action, 'rotated');
+  if (outcome.action !== 'rotated') return;
+  assert.is(outcome.to, lostAnswer.tokenId);
+  assert.is((await fhir.repository.current()).token, lostAnswer.refreshToken);
+  const states = await tokenStates('up-crash');
+  assert.is([...states.values()].filter((s) => s === RefreshTokenState.REFRESH_TOKEN_STATE_ACTIVE).length, 1, 'one live token');
+  assert.is(claims((await fhir.tokens.getToken(STORAGE)).token).appid, account.clientId);
 });
 
 test('a rotation whose write failed is stored on the next check without rotating again', async () => {

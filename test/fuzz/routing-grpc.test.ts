@@ -68,7 +68,7 @@ test('GetToken: any resource_uri is OK, INVALID_ARGUMENT or PERMISSION_DENIED (R
   alive();
 });
 
-test('TokenService, RefreshTokenService and AccountConfigurationService: any bad credential is UNAUTHENTICATED', async () => {
+test('TokenService, RefreshTokenService and AccountConfigurationService: any bad credential is UNAUTHENTICATED (RESOURCE_EXHAUSTED once this address has sent too many)', async () => {
   await assertProperty(
     fc.asyncProperty(metadataValue, fc.constantFrom('GetToken', 'RotateRefreshToken', 'GetAccountConfiguration'), async (value, method) => {
       const md = authMd(value);
@@ -78,7 +78,8 @@ test('TokenService, RefreshTokenService and AccountConfigurationService: any bad
         : unaryCall(config.getAccountConfiguration, config, {}, md);
       const got = await codeOf(call);
       tally.add('bad refresh-token credentials', got.code);
-      expectCode(method, got, [UNAUTHENTICATED], { value });
+      // Past a burst of refresh tokens that do not authenticate, an address is answered RESOURCE_EXHAUSTED without a registry read.
+      expectCode(method, got, [UNAUTHENTICATED, RESOURCE_EXHAUSTED], { value });
     }),
     RUNS,
   );

@@ -7,6 +7,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer, type Server } from 'node:https';
+import type { JWK } from 'jose';
+import { ensureLocalTls } from '../../dev/certs.ts';
 import type { MeshSetup } from '../../dev/mesh-setup.ts';
 import { generateClientKey, registerClient, requestAccessToken } from '../../fhir-server/http/smart/client-credentials.ts';
 import { loud } from '../support/hooks.ts';
@@ -16,9 +18,17 @@ import { runExport, startSeededMesh } from './support/mesh.ts';
 let mesh: MeshSetup;
 let ca: string;
 let jwksServer: Server | undefined;
+let jwksUri: string;
+const published: { keys: JWK[] } = { keys: [] };
 
 test.before(loud('before', async () => {
-  mesh = await startSeededMesh('smartflow');
+  // The client's JWKS server on loopback: exempted by host and port, before the fhir-server starts.
+  const tls = await ensureLocalTls();
+  jwksServer = createServer({ cert: tls.certPem, key: tls.keyPem }, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(published)));
+  await new Promise<void>((resolve) => jwksServer!.listen(0, '127.0.0.1', resolve));
+  const endpoint = `127.0.0.1:${(jwksServer.address() as { port: number }).port}`;
+  jwksUri = `https://${endpoint}/jwks.json`;
+  mesh = await startSeededMesh('smartflow', 4, [endpoint]);
   ca = mesh.routing.standIns.tls.caPem;
 }));
 test.after(async () => {
@@ -105,10 +115,7 @@ test('ES384 client with v2 scopes: token → Patient-level export → download',
 
 test('jwks_uri client: keys fetched over https (stand-in CA) at registration and at token time', async () => {
   const key = await generateClientKey('ES384');
-  const tls = mesh.routing.standIns.tls;
-  jwksServer = createServer({ cert: tls.certPem, key: tls.keyPem }, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [key.publicJwk] })));
-  await new Promise<void>((resolve) => jwksServer!.listen(0, '127.0.0.1', resolve));
-  const jwksUri = `https://127.0.0.1:${(jwksServer.address() as { port: number }).port}/jwks.json`;
+  published.keys = [key.publicJwk];
   const registered = await registerClient(mesh.fhir.baseUrl, await mesh.bearer(['Fhir.Admin']), { scope: 'system/Patient.read', jwks_uri: jwksUri }, ca);
   assert.is(registered.jwks_uri, jwksUri);
   const response = await requestAccessToken({ clientId: registered.client_id, tokenEndpoint: `${mesh.fhir.baseUrl}/auth/token`, key, scope: 'system/Patient.read', caPem: ca });

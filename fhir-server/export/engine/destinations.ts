@@ -3,10 +3,13 @@
  * written with the export's token credential (the routing credential).
  * `{ kind: 'client' }`: a container SAS URL read from a secret store by name,
  * written anonymously with the SAS; the secret is deleted when the job ends.
+ * Client destinations connect only to public addresses, checked at each new
+ * connection (common/net/guarded-connect.ts) except for allow-listed endpoints.
  */
 import type { TokenCredential } from '@azure/core-auth';
 import { AnonymousCredential, BlobSASPermissions, ContainerClient, type BlobServiceClient } from '@azure/storage-blob';
 import { blobPipeline, blobSasVersion, createBlobServiceClient } from '../../../common/blob.ts';
+import { GuardedAgent, type AddressGuard } from '../../../common/net/guarded-connect.ts';
 import type { ExportDestination } from '../ports.ts';
 import { calling, ExportFailure } from './failures.ts';
 
@@ -38,11 +41,14 @@ export interface BlobDestinationsOptions {
   secrets?: DestinationSecrets;
   /** CA to trust for storage endpoints. */
   caPem?: string;
+  /** Where client destinations may connect (default: public addresses only, no exemptions). */
+  clientGuard?: AddressGuard;
 }
 
 /** The Blob Storage adapter of {@link DestinationResolver}. */
 export class BlobDestinations implements DestinationResolver {
   #service: BlobServiceClient | undefined;
+  #clientAgent: GuardedAgent | undefined;
   readonly #created = new Set<string>();
 
   /** Uses `options`. */
@@ -76,7 +82,8 @@ export class BlobDestinations implements DestinationResolver {
     if (url.protocol !== 'https:' || url.pathname.split('/').filter(Boolean).length === 0) {
       throw new ExportFailure('invalid-destination', `Key Vault secret '${destination.secretName}' does not hold an https container URL`);
     }
-    return new ContainerClient(url.toString(), blobPipeline(new AnonymousCredential(), this.options.caPem));
+    this.#clientAgent ??= new GuardedAgent(this.options.clientGuard ?? {}, { keepAlive: true, maxSockets: 64, ...(this.options.caPem ? { ca: this.options.caPem } : {}) });
+    return new ContainerClient(url.toString(), blobPipeline(new AnonymousCredential(), this.options.caPem, undefined, this.#clientAgent));
   }
 
   async release(destination: ExportDestination): Promise<void> {

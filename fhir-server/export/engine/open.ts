@@ -7,6 +7,7 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { CosmosClient } from '@azure/cosmos';
 import type { Logger } from 'pino';
+import type { AddressGuard } from '../../../common/net/guarded-connect.ts';
 import type { ResourceStore } from '../../store/resource-store.ts';
 import type { EngineHooks } from './context.ts';
 import { openCosmosJobStore } from './cosmos-job-store.ts';
@@ -33,6 +34,8 @@ export interface OpenExportEngineOptions {
   keyVault?: { vaultUrl: string; credential: TokenCredential } | { secrets: DestinationSecrets };
   /** CA to trust for storage and Key Vault endpoints. */
   caPem?: string;
+  /** Where client destinations may connect (default: public addresses only). */
+  clientDestinationGuard?: AddressGuard;
   /** Export settings. */
   options?: Partial<ExportEngineOptions>;
   logger?: Logger;
@@ -56,6 +59,7 @@ export async function openExportEngine(o: OpenExportEngineOptions): Promise<Expo
     ...(o.options?.storageAccountUri ? { storageAccountUri: o.options.storageAccountUri } : {}),
     ...(secrets ? { secrets } : {}),
     ...(o.caPem ? { caPem: o.caPem } : {}),
+    ...(o.clientDestinationGuard ? { clientGuard: o.clientDestinationGuard } : {}),
   });
   return new ExportEngine({
     jobs,

@@ -4,10 +4,11 @@
  * URL with a SAS). Messages name the parameter and the host, never the SAS.
  */
 import { FhirError } from '../../fhir/errors.ts';
+import { portOf } from '../../../common/net/host-allow-list.ts';
 import { SecretUrl } from './secret-url.ts';
 
 /** Where a kick-off asks its files to go, before the client URL is put away in Key Vault. */
-export type DestinationSpec = { kind: 'default'; container: string } | { kind: 'client'; url: SecretUrl; host: string; expiresOn?: Date };
+export type DestinationSpec = { kind: 'default'; container: string } | { kind: 'client'; url: SecretUrl; host: string; port: number; expiresOn?: Date };
 
 // Azure container names: 3-63 of a-z, 0-9 and single hyphens, starting and ending with a letter or digit.
 const containerPattern = /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/;
@@ -63,7 +64,7 @@ export function checkDestinationUrl(value: string, now: Date, parameter = '_dest
   const se = url.searchParams.get('se');
   const expiresOn = se !== null && !Number.isNaN(Date.parse(se)) ? new Date(Date.parse(se)) : undefined;
   if (expiresOn && expiresOn.getTime() <= now.getTime()) throw invalid(parameter, `carries a SAS that expired at ${expiresOn.toISOString()}`);
-  return { kind: 'client', url: new SecretUrl(value), host: url.hostname, ...(expiresOn ? { expiresOn } : {}) };
+  return { kind: 'client', url: new SecretUrl(value), host: url.hostname, port: portOf(url), ...(expiresOn ? { expiresOn } : {}) };
 }
 
 /** The destination `_container` and `_destination` ask for (at most one of them; `_destination` only in a body). */

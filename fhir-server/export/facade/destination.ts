@@ -14,7 +14,7 @@ import type { DestinationVault } from './destination-vault.ts';
 export interface DestinationDeps {
   /** Where client URLs are kept; without it, client destinations are refused. */
   vault?: DestinationVault;
-  /** Host checks (allow-list, DNS). */
+  /** Host checks (`host:port` allow-list, DNS). */
   hostPolicy?: DestinationHostPolicy;
 }
 
@@ -35,7 +35,7 @@ export function newDestinationSecretName(): string {
 export async function resolveDestination(spec: DestinationSpec, deps: DestinationDeps): Promise<ResolvedDestination> {
   if (spec.kind === 'default') return { destination: { kind: 'default', container: spec.container }, discard: async () => undefined };
   if (!deps.vault) throw new FhirError('not-supported', '_destination is not accepted: this server keeps no client destinations (no Key Vault configured)', { expression: '_destination' });
-  await checkDestinationHost(spec.host, deps.hostPolicy ?? {});
+  await checkDestinationHost(spec.host, spec.port, deps.hostPolicy ?? {});
   const secretName = newDestinationSecretName();
   const vault = deps.vault;
   await vault.store(secretName, spec.url, { expiresOn: spec.expiresOn, tags: { purpose: 'fhir-export-destination', host: spec.host.slice(0, 256) } });

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { BearerTokenPath } from '../auth.ts';
 import { SmartAccessTokens } from './access-tokens.ts';
 import { smartBearerPath } from './bearer-path.ts';
+import type { AddressGuard } from '../../../common/net/guarded-connect.ts';
 import { ClientKeys } from './client-keys.ts';
 import type { SmartClientRegistry } from './client-registry.ts';
 import { ReplayCache } from './replay-cache.ts';
@@ -26,6 +27,8 @@ export interface SmartBackendServicesOptions {
   baseUrl: () => string;
   /** Private CA trusted for clients' `jwks_uri`. */
   caPem?: string;
+  /** Where `jwks_uri` fetches may connect (default: public addresses only). */
+  jwksGuard?: AddressGuard;
   /** Access token lifetime in seconds (≤ 300, default 300). */
   accessTokenLifetimeSeconds?: number;
   /** Assertion ids remembered at once (default 100 000). */
@@ -57,7 +60,7 @@ export class SmartBackendServices {
   constructor(options: SmartBackendServicesOptions) {
     this.#options = options;
     this.registry = options.registry;
-    this.clientKeys = options.clientKeys ?? new ClientKeys({ caPem: options.caPem });
+    this.clientKeys = options.clientKeys ?? new ClientKeys({ caPem: options.caPem, ...(options.jwksGuard ? { guard: options.jwksGuard } : {}) });
     this.replay = new ReplayCache(options.replayCacheSize, options.now);
     this.signingKeys = new SigningKeyRing(options.signingKeys, { refreshSeconds: options.keyRefreshSeconds });
     this.tokens = new SmartAccessTokens({ keys: this.signingKeys, issuer: options.baseUrl, lifetimeSeconds: options.accessTokenLifetimeSeconds, now: options.now });

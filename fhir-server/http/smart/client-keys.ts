@@ -3,10 +3,14 @@
  * JWKS at its `jwks_uri`, fetched over https trusting the configured CA,
  * cached for `cacheSeconds` and fetched again (at most every
  * `minRefreshSeconds`) when an assertion names a key the cache lacks.
+ * Fetches connect only to public addresses (common/net/guarded-connect.ts,
+ * `host:port` exemptions for local testing), take at most 5 s and 64 KiB, and
+ * their errors never carry the body that came back.
  */
 import { createLocalJWKSet, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { fetchJson } from '../../../common/auth/jwks.ts';
+import { fetchLimitedJson } from '../../../common/auth/jwks.ts';
+import { GuardedAgent, type AddressGuard } from '../../../common/net/guarded-connect.ts';
 import { FhirError } from '../../fhir/errors.ts';
 import { publicKeyProblem, type SmartClient } from './client.ts';
 import { OAuthError } from './oauth-errors.ts';
@@ -19,9 +23,14 @@ export interface ClientKeysOptions {
   cacheSeconds?: number;
   /** Earliest refetch for an unknown `kid` (default 30 s). */
   minRefreshSeconds?: number;
-  /** Fetches a JSON document (default: https GET trusting `caPem`). */
+  /** Where `jwks_uri` fetches may connect (default: public addresses only). */
+  guard?: AddressGuard;
+  /** Fetches a JSON document (default: a limited https GET through the guard, trusting `caPem`). */
   fetch?: (url: string) => Promise<unknown>;
 }
+
+/** Largest `jwks_uri` document read. */
+export const JWKS_MAX_BYTES = 64 * 1024;
 
 interface Fetched {
   keys: JWTVerifyGetKey;
@@ -44,7 +53,11 @@ export class ClientKeys {
 
   constructor(options: ClientKeysOptions = {}) {
     this.#fetched = new LRUCache({ max: 1000, ttl: (options.cacheSeconds ?? 300) * 1000 });
-    this.#fetch = options.fetch ?? ((url) => fetchJson(url, options.caPem));
+    if (options.fetch) this.#fetch = options.fetch;
+    else {
+      const agent = new GuardedAgent(options.guard ?? {}, { keepAlive: false, ...(options.caPem ? { ca: options.caPem } : {}) });
+      this.#fetch = (url) => fetchLimitedJson(url, { agent, timeoutMs: 5_000, maxBytes: JWKS_MAX_BYTES });
+    }
     this.#minRefreshMs = (options.minRefreshSeconds ?? 30) * 1000;
   }
 

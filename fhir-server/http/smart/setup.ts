@@ -8,6 +8,7 @@ import type { CosmosClient } from '@azure/cosmos';
 import type { TokenCredential } from '@azure/core-auth';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import type { HostPortAllowList } from '../../../common/net/host-allow-list.ts';
 import type { FhirSettings } from '../../config/schema.ts';
 import { SmartBackendServices } from './backend-services.ts';
 import { openCosmosSmartClientRegistry } from './cosmos-client-registry.ts';
@@ -23,6 +24,8 @@ export interface SmartSetupDeps {
   keyVaultCredential?: TokenCredential;
   /** Private CA (Key Vault, clients' jwks_uri). */
   caPem?: string;
+  /** Endpoints clients' jwks_uri may reach although not public (local testing). */
+  allowedEndpoints?: HostPortAllowList;
   /** The public base URL once known. */
   baseUrl: () => string;
   logger: Logger;
@@ -49,6 +52,7 @@ export async function openSmartBackendServices(settings: FhirSettings, deps: Sma
     signingKeys: signingKeySource(settings, deps),
     baseUrl: deps.baseUrl,
     caPem: deps.caPem,
+    ...(deps.allowedEndpoints ? { jwksGuard: { allow: deps.allowedEndpoints } } : {}),
     accessTokenLifetimeSeconds: settings.smart.accessTokenLifetimeSeconds,
     replayCacheSize: settings.smart.replayCacheSize,
     keyRefreshSeconds: settings.smart.keyRefreshSeconds,

@@ -4,6 +4,7 @@
  * engines with their own jobs container, and readers that check what landed in
  * Blob Storage through a shared-key client.
  */
+import { HostPortAllowList } from '../../../common/net/host-allow-list.ts';
 import type { TokenCredential } from '@azure/core-auth';
 import type { CosmosClient } from '@azure/cosmos';
 import { ClientSecretCredential } from '@azure/identity';
@@ -96,6 +97,8 @@ export async function startExportFixture(standInsOptions: StandInsOptions = {}):
         store,
         credential: writer.credential,
         caPem: tls.caPem,
+        // Client destinations in these tests are containers of the local Azurite (loopback): exempt that endpoint only.
+        clientDestinationGuard: { allow: HostPortAllowList.parse([new URL(blob.blobUrl).host]) },
         logger: createLogger('export-test', process.env.EXPORT_TEST_LOG ?? 'silent'),
         ...rest,
         options: { ...fastOptions, storageAccountUri: blob.blobUrl, ...options },

@@ -7,9 +7,9 @@ import { openCosmosResourceStore } from '../../../fhir-server/store/cosmos-resou
 import { seedSynthetic } from '../../../fhir-server/seed/seed-synthetic.ts';
 import { https } from '../../support/https.ts';
 
-/** Starts the mesh (account `name`) and loads `patients` synthetic patients. */
-export async function startSeededMesh(name: string, patients = 4): Promise<MeshSetup> {
-  const mesh = await startMeshSetup({ accountName: name });
+/** Starts the mesh (account `name`, `allowEndpoints` reachable by jwks_uri fetches) and loads `patients` synthetic patients. */
+export async function startSeededMesh(name: string, patients = 4, allowEndpoints: string[] = []): Promise<MeshSetup> {
+  const mesh = await startMeshSetup({ accountName: name, allowEndpoints });
   const cosmos = createCosmosClient({ endpoint: mesh.fhirEnv.FHIR_COSMOS_ENDPOINT!, key: mesh.fhirEnv.FHIR_COSMOS_KEY, caPem: mesh.routing.standIns.tls.caPem });
   try {
     const store = await openCosmosResourceStore(cosmos, { databaseId: mesh.fhirEnv.FHIR_COSMOS_DATABASE! });
