@@ -96,7 +96,7 @@ export class CosmosResourceStore implements port.ResourceStore {
   constructor(resources: Container, system: Container, options: Omit<CosmosResourceStoreOptions, 'databaseId'> = {}) {
     this.#documents = new ResourceDocuments(resources, { keepHistory: options.keepHistory });
     this.#types = new TypeRegistry(system);
-    this.#clock = new WriteClock(system, options.clock);
+    this.#clock = WriteClock.shared(system, options.clock);
     this.#system = system;
     this.#concurrency = options.concurrency ?? storeDefaults.concurrency;
     this.#tx = {
