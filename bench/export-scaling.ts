@@ -88,7 +88,16 @@ try {
   log(`seeded ${seeded.resources} resources in ${seeded.ms} ms`);
   const smallRun = await measure('small');
   const more = patientsFor(Math.max(1, large - smallRun.total), 'bench-scaling-b');
-  seeded = await seedSynthetic(opened.store, { patients: more.patients, seed: 'bench-scaling-b', onProgress: (n) => n % 100_000 < 5000 && log(`  growing: ${n}`) });
+  let shown = 0;
+  seeded = await seedSynthetic(opened.store, {
+    patients: more.patients,
+    seed: 'bench-scaling-b',
+    onProgress: (n) => {
+      if (n - shown < 100_000) return;
+      shown = n;
+      log(`  grown by ${n}`);
+    },
+  });
   log(`grew by ${seeded.resources} resources in ${seeded.ms} ms`);
   const largeRun = await measure('large');
   await engine.pool.stop(1000);
