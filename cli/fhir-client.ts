@@ -85,10 +85,12 @@ export class FhirClient {
 /** The diagnostics of an OperationOutcome body, or undefined. */
 export function outcomeText(body: string): string | undefined {
   try {
-    const parsed = JSON.parse(body) as { resourceType?: string; issue?: { severity?: string; code?: string; diagnostics?: string }[] };
+    const parsed = JSON.parse(body) as { resourceType?: string; issue?: { severity?: string; code?: string; diagnostics?: string; expression?: string[] }[] };
     if (parsed.resourceType !== 'OperationOutcome' || !Array.isArray(parsed.issue)) return undefined;
     const issues = parsed.issue.filter((i) => i.severity === 'error' || i.severity === 'fatal');
-    const shown = (issues.length > 0 ? issues : parsed.issue).map((i) => i.diagnostics ?? i.code ?? 'no details');
+    // With several issues, each names its element (one per problem of an invalid resource).
+    const many = issues.length > 1;
+    const shown = (issues.length > 0 ? issues : parsed.issue).map((i) => `${many && i.expression?.[0] ? `${i.expression[0]}: ` : ''}${i.diagnostics ?? i.code ?? 'no details'}`);
     return oneLine(shown.join('; '));
   } catch {
     return undefined;

@@ -81,7 +81,7 @@ fhirmesh is up in ${((Date.now() - started) / 1000).toFixed(1)} s — ${seeded.r
   refresh token    ${refreshTokenFile} (the demo account's, for the routing server)
 
   TOKEN=$(cat ${tokenFile})
-  curl --cacert ${caFile} -i -H "Authorization: Bearer $TOKEN" -H 'Prefer: respond-async' '${base}/$export?_type=Patient,Observation'
+  curl --cacert ${caFile} -i -H "Authorization: Bearer $TOKEN" -H 'Accept: application/fhir+json' -H 'Prefer: respond-async' '${base}/$export?_type=Patient,Observation'
   curl --cacert ${caFile} -H "Authorization: Bearer $TOKEN" <Content-Location from above>
   curl --cacert ${caFile} -H "Authorization: Bearer $TOKEN" <an output url from the manifest>
 
@@ -94,7 +94,7 @@ fhirmesh is up in ${((Date.now() - started) / 1000).toFixed(1)} s — ${seeded.r
   SMART=$(curl --cacert ${caFile} -s ${smartClient.tokenEndpoint} -d grant_type=client_credentials -d 'scope=system/Patient.read system/Observation.read' \\
     -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer -d client_assertion=$(node ${smartAssertionScript}) \\
     | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).access_token')
-  curl --cacert ${caFile} -i -H "Authorization: Bearer $SMART" -H 'Prefer: respond-async' '${base}/$export?_type=Patient,Observation'
+  curl --cacert ${caFile} -i -H "Authorization: Bearer $SMART" -H 'Accept: application/fhir+json' -H 'Prefer: respond-async' '${base}/$export?_type=Patient,Observation'
 
   Metrics (Prometheus text; docs/observability.md):
   curl --cacert ${caFile} ${mesh.routing.metricsUrl ?? '(routing metrics off)'}

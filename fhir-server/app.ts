@@ -30,6 +30,7 @@ import { CapabilityRegistry } from './fhir/capabilities.ts';
 import { FhirService } from './fhir/fhir-service.ts';
 import { buildAdminRoutes } from './http/admin-routes.ts';
 import { buildApp } from './http/app.ts';
+import { baseUrlResolver, commaList, listenBaseUrl, withoutTrailingSlash } from './http/base-url.ts';
 import { FhirMetrics } from './observability/metrics.ts';
 import { registerMetricsRoute } from './observability/metrics-route.ts';
 import { verifierOptionsFrom, restAuthFrom } from './http/auth-options.ts';
@@ -135,7 +136,7 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
     ...(kvCredential ? { keyVault: { vaultUrl: settings.keyVault.url!, credential: kvCredential } } : {}),
     caPem,
     clientDestinationGuard: { allow: allowedEndpoints },
-    options: { ...exportSettings, ...seams.exportOptions },
+    options: { ...exportSettings, tokenWaitSeconds: settings.routing.tokenWaitSeconds, ...seams.exportOptions },
     logger,
     workerId: `fhir-${process.pid}-${randomUUID().slice(0, 8)}`,
     observeJobs: (jobs) => metrics.observeJobs(jobs),
@@ -143,11 +144,13 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
   });
 
   // REST: FHIR, $export, admin, SMART, health.
-  const baseUrl = settings.publicBaseUrl?.replace(/\/+$/, '');
-  // SMART tokens name the public base URL; without one configured it is the listen address, known after listen.
-  let smartBaseUrl = baseUrl ?? '';
+  // Links start with one base URL (base-url.ts): publicBaseUrl, else a trusted proxy's forwarded origin, else the listen address.
+  const publicBaseUrl = settings.publicBaseUrl ? withoutTrailingSlash(settings.publicBaseUrl) : undefined;
+  // The server's own base (SMART issuer, gRPC links): the public base URL, else the listen address, known after listen.
+  let ownBaseUrl = publicBaseUrl ?? '';
+  const baseUrl = baseUrlResolver({ ...(publicBaseUrl ? { publicBaseUrl } : {}), listenBase: () => ownBaseUrl, trustedProxies: commaList(settings.trustedProxies) });
   const smart = settings.smart.enabled
-    ? await openSmartBackendServices(settings, { cosmos, databaseId, ...(kvCredential ? { keyVaultCredential: kvCredential } : {}), caPem, allowedEndpoints, baseUrl: () => smartBaseUrl, logger })
+    ? await openSmartBackendServices(settings, { cosmos, databaseId, ...(kvCredential ? { keyVaultCredential: kvCredential } : {}), caPem, allowedEndpoints, baseUrl: () => ownBaseUrl, logger })
     : undefined;
   const auth = restAuthFrom(settings.auth, { caPem, logger, ...(smart ? { paths: [smart.bearerPath()] } : {}) });
   const capabilities = new CapabilityRegistry();
@@ -158,18 +161,18 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
     logger,
     https: { cert: read(settings.tls.certFile)!, key: read(settings.tls.keyFile)! },
     observeHttp: metrics.observeHttp,
-    ...(baseUrl ? { baseUrl } : {}),
+    baseUrl,
   });
   auth.install(app);
   buildAdminRoutes(app, { configuration, authorize: auth.authorize });
   registerMetricsRoute(app, { registry: metrics.registry, authorize: auth.authorize });
-  if (smart) registerSmartRoutes(app, smart, { authorize: auth.authorize, capabilities });
+  if (smart) registerSmartRoutes(app, smart, { authorize: auth.authorize, capabilities, baseUrl });
   const frontDoor = registerExportRoutes(app, {
     jobs: engine,
     authorize: auth.authorize,
     callerOf: exportCallerOf,
     capabilities,
-    ...(baseUrl ? { baseUrl } : {}),
+    baseUrl,
     options: {
       defaultContainer: exportSettings.defaultContainer,
       manifestSasUrls: exportSettings.manifestSasUrls,
@@ -191,8 +194,8 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
   await app.listen({ host: settings.listen.host!, port: settings.listen.port });
   const address = app.server.address() as { port: number };
   const hostForUrl = settings.listen.host!.includes(':') ? `[${settings.listen.host}]` : settings.listen.host!;
-  const listenBase = baseUrl ?? `https://${hostForUrl}:${address.port}`;
-  smartBaseUrl = listenBase;
+  const listenBase = publicBaseUrl ?? listenBaseUrl(settings.listen.host!, address.port, read(settings.tls.certFile));
+  ownBaseUrl = listenBase;
 
   // gRPC ExportService, same process, same export operations.
   const grpc = new Server();

@@ -12,6 +12,8 @@ export type { ExportJobConfigurationOverrides };
 export interface ExportJobConfiguration {
   readonly storageAccountUri: string | undefined;
   readonly maximumNumberOfConcurrentJobsAllowed: number;
+  readonly maximumNumberOfConcurrentJobsPerClient: number;
+  readonly destinationTimeoutSeconds: number;
   readonly jobHeartbeatTimeoutThresholdSeconds: number;
   readonly jobPollingFrequencySeconds: number;
   readonly maximumNumberOfResourcesPerQuery: number;
@@ -87,6 +89,8 @@ export function exportFromSettings(settings: FhirSettings, checked: ExportJobCon
   return {
     storageAccountUri: checked.storageAccountUri,
     maximumNumberOfConcurrentJobsAllowed: e.maximumNumberOfConcurrentJobsAllowed,
+    maximumNumberOfConcurrentJobsPerClient: e.maximumNumberOfConcurrentJobsPerClient,
+    destinationTimeoutSeconds: e.destinationTimeoutSeconds,
     jobHeartbeatTimeoutThresholdSeconds: e.jobHeartbeatTimeoutThresholdSeconds,
     jobPollingFrequencySeconds: e.jobPollingFrequencySeconds,
     maximumNumberOfResourcesPerQuery: e.maximumNumberOfResourcesPerQuery,

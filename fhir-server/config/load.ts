@@ -6,6 +6,7 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { ConfigError, deepFreeze, loadSettings, type Setting, type SettingsSchema } from '../../common/config.ts';
 import { checkExportValues, exportFromSettings, type ExportJobConfiguration, type ExportValueSource } from './export-job-configuration.ts';
+import { commaList, trustedProxyList } from '../http/base-url.ts';
 import { fhirSettingsSchema, type FhirSettings } from './schema.ts';
 
 /** Settings before account overrides. */
@@ -55,6 +56,11 @@ function checks(settings: FhirSettings): string[] {
   }
   if (!/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):\d{1,5}$/.test(settings.routing.address ?? '')) {
     problems.push(`routing.address (${fhirSettingsSchema.routing.address.env}) must be host:port`);
+  }
+  try {
+    trustedProxyList(commaList(settings.trustedProxies));
+  } catch (err) {
+    problems.push(`trustedProxies (${fhirSettingsSchema.trustedProxies.env}): ${(err as Error).message}`);
   }
   if (!settings.auth.disabled && !settings.auth.tenantId) {
     problems.push(`auth.tenantId (${fhirSettingsSchema.auth.tenantId.env}) is required unless auth.disabled (${fhirSettingsSchema.auth.disabled.env}) is true`);

@@ -18,7 +18,14 @@ export const fhirSettingsSchema = {
     certFile: { type: 'file', env: 'FHIR_TLS_CERT_FILE', required: true, doc: 'Server certificate chain (PEM)' },
     keyFile: { type: 'file', env: 'FHIR_TLS_KEY_FILE', required: true, doc: 'Server private key (PEM)' },
   },
-  publicBaseUrl: { type: 'url', env: 'FHIR_PUBLIC_BASE_URL', doc: 'FHIR base URL as clients see it (links, Location, manifests); default: from each request' },
+  publicBaseUrl: {
+    type: 'url', env: 'FHIR_PUBLIC_BASE_URL',
+    doc: "FHIR base URL as clients see it (links, Location, manifests, SMART issuer); default: what a trusted proxy forwards, else the listening address (on every interface: the certificate's name) — never the request's Host header",
+  },
+  trustedProxies: {
+    type: 'string', env: 'FHIR_TRUSTED_PROXIES',
+    doc: 'Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-Proto/-Host (or Forwarded) headers set link URLs when publicBaseUrl is not set; anyone else\'s are ignored',
+  },
   trust: {
     caFile: { type: 'file', env: 'FHIR_TRUST_CA_FILE', doc: 'Extra CA (PEM) trusted for Cosmos DB, Entra ID, Key Vault and Storage (private endpoints, local stand-ins)' },
   },
@@ -79,10 +86,25 @@ export const fhirSettingsSchema = {
     signingKeySecretName: { type: 'string', env: 'FHIR_SMART_SIGNING_KEY_SECRET_NAME', default: 'fhir-smart-signing-key', doc: 'Key Vault secret (keyVault.*) holding the signing key; created on first start' },
     keyRefreshSeconds: { type: 'int', env: 'FHIR_SMART_KEY_REFRESH_SECONDS', default: 600, min: 30, max: 86_400, doc: 'Re-read the signing keys this often (picks up a rotation)' },
     replayCacheSize: { type: 'int', env: 'FHIR_SMART_REPLAY_CACHE_SIZE', default: 100_000, min: 1000, max: 10_000_000, doc: 'Client assertion ids (jti) remembered per instance until they expire' },
+    clientCacheSeconds: {
+      type: 'int', env: 'FHIR_SMART_CLIENT_CACHE_SECONDS', default: 5, min: 1, max: 60,
+      doc: "Each instance re-reads a client's registration this often: a client deleted or disabled on one instance has its tokens refused on every other within this time (at once on its own)",
+    },
   },
   export: {
     storageAccountUri: { type: 'url', env: 'FHIR_EXPORT_STORAGE_ACCOUNT_URI', doc: 'Default storage account (blob endpoint URI) for exports that name no destination' },
-    maximumNumberOfConcurrentJobsAllowed: { type: 'int', env: 'FHIR_EXPORT_MAXIMUM_NUMBER_OF_CONCURRENT_JOBS_ALLOWED', default: 1, doc: 'Export jobs one instance runs at once' },
+    maximumNumberOfConcurrentJobsAllowed: {
+      type: 'int', env: 'FHIR_EXPORT_MAXIMUM_NUMBER_OF_CONCURRENT_JOBS_ALLOWED', default: 4,
+      doc: "Export jobs the account may have queued or running at once (across instances; past it a kick-off gets 429); also the work items one instance runs at once",
+    },
+    maximumNumberOfConcurrentJobsPerClient: {
+      type: 'int', env: 'FHIR_EXPORT_MAXIMUM_NUMBER_OF_CONCURRENT_JOBS_PER_CLIENT', default: 2, min: 1, max: 1000,
+      doc: 'Export jobs one client (token principal) may have queued or running at once (past it 429); keep it below the account limit so no client can take every slot',
+    },
+    destinationTimeoutSeconds: {
+      type: 'int', env: 'FHIR_EXPORT_DESTINATION_TIMEOUT_SECONDS', default: 300, min: 1, max: 86_400,
+      doc: "A job whose destination (Blob Storage, or Key Vault for a client's destination) completes none of its requests for this long fails with 504 naming it; a request without an answer is abandoned after it (time waiting for a storage token is not counted: routing.tokenWaitSeconds bounds that, and then fails the job too)",
+    },
     jobHeartbeatTimeoutThresholdSeconds: { type: 'int', env: 'FHIR_EXPORT_JOB_HEARTBEAT_TIMEOUT_THRESHOLD_SECONDS', default: 600, doc: 'Seconds without a heartbeat after which another worker takes a job over' },
     jobPollingFrequencySeconds: { type: 'int', env: 'FHIR_EXPORT_JOB_POLLING_FREQUENCY_SECONDS', default: 60, doc: 'Seconds between queue polls of an idle worker' },
     maximumNumberOfResourcesPerQuery: { type: 'int', env: 'FHIR_EXPORT_MAXIMUM_NUMBER_OF_RESOURCES_PER_QUERY', default: 10_000, doc: 'Resources read per store query (page size)' },

@@ -55,6 +55,8 @@ export interface ExportCaller {
   principal: string;
   /** Correlation id for logs. */
   correlationId?: string;
+  /** Whether the caller's token may read resources of a type, when the token limits it by type (SMART scopes); absent: every type. */
+  mayRead?: (resourceType: string) => boolean;
 }
 
 /** State of a job as the front doors see it. */
@@ -97,6 +99,8 @@ export interface ExportJobView {
   errors: ExportFileView[];
   /** Deleted-resource Bundle files (when `_since` was given). */
   deleted: ExportFileView[];
+  /** What the job waits for while it cannot progress (a storage token, its destination, a retry): the longest wait of its items. */
+  waiting?: { cause: string; since: string };
   /** Why it failed (status failed): OperationOutcome issue code, message (never a secret), HTTP status. */
   failure?: { code: string; message: string; httpStatus: number };
 }

@@ -8,7 +8,7 @@ import { FhirError } from './errors.ts';
 import { parseIfMatch } from './etag.ts';
 import { isJsonObject } from './types.ts';
 import type { FhirResource } from './types.ts';
-import { validateResource } from './validate.ts';
+import { validateResource, type ValidationOptions } from './validate.ts';
 
 /** The two kinds of Bundle the server processes. */
 export type BundleKind = 'batch' | 'transaction';
@@ -28,14 +28,8 @@ export interface ParsedBundle {
   entries: (ParsedEntry | FhirError)[];
 }
 
-/** Limits applied while parsing. */
-export interface BundleLimits {
-  /** Largest resource in an entry, in bytes of JSON. */
-  resourceBytes: number;
-}
-
-/** Parses `body` as a batch/transaction Bundle; throws `FhirError` for a Bundle-level problem. */
-export function parseBundle(body: unknown, limits: BundleLimits): ParsedBundle {
+/** Parses `body` as a batch/transaction Bundle; throws `FhirError` for a Bundle-level problem. Each entry's resource is validated with `validation`. */
+export function parseBundle(body: unknown, validation: ValidationOptions): ParsedBundle {
   if (!isJsonObject(body)) throw new FhirError('invalid', 'The body is not a JSON object');
   if (body.resourceType !== 'Bundle') {
     throw new FhirError('invalid', `POST to the base URL takes a batch or transaction Bundle, not '${String(body.resourceType ?? 'no resourceType')}'`, { expression: 'resourceType' });
@@ -46,7 +40,7 @@ export function parseBundle(body: unknown, limits: BundleLimits): ParsedBundle {
   if (body.entry !== undefined && !Array.isArray(body.entry)) throw new FhirError('invalid', 'Bundle.entry must be an array', { expression: 'Bundle.entry' });
   const entries = ((body.entry as unknown[] | undefined) ?? []).map((entry, i) => {
     try {
-      return parseEntry(entry, limits);
+      return parseEntry(entry, validation);
     } catch (error) {
       if (!(error instanceof FhirError)) throw error;
       return error.at(`Bundle.entry[${i}]`).withIndex(i);
@@ -55,7 +49,7 @@ export function parseBundle(body: unknown, limits: BundleLimits): ParsedBundle {
   return { kind: body.type, entries };
 }
 
-function parseEntry(entry: unknown, limits: BundleLimits): ParsedEntry {
+function parseEntry(entry: unknown, validation: ValidationOptions): ParsedEntry {
   if (!isJsonObject(entry)) throw new FhirError('invalid', 'The entry is not an object');
   const request = entry.request;
   if (!isJsonObject(request)) throw new FhirError('invalid', 'The entry has no request', { expression: 'Bundle.request' });
@@ -70,16 +64,11 @@ function parseEntry(entry: unknown, limits: BundleLimits): ParsedEntry {
   const ifMatch = parseIfMatch(typeof request.ifMatch === 'string' ? request.ifMatch : undefined);
   const withResource = (expect: Parameters<typeof validateResource>[1]): FhirResource => {
     if (entry.resource === undefined) throw new FhirError('invalid', `A ${method} entry needs a resource`, { expression: 'Bundle.resource' });
-    let resource: FhirResource;
     try {
-      resource = validateResource(entry.resource, expect);
+      return validateResource(entry.resource, expect, validation);
     } catch (error) {
       throw error instanceof FhirError ? error.at('Bundle.resource') : error;
     }
-    if (Buffer.byteLength(JSON.stringify(resource)) > limits.resourceBytes) {
-      throw new FhirError('too-large', `The resource is larger than ${limits.resourceBytes} bytes`, { expression: 'Bundle.resource' });
-    }
-    return resource;
   };
   switch (method) {
     case 'GET':

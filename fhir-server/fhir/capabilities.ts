@@ -36,7 +36,7 @@ export class CapabilityRegistry {
   readonly #software: SoftwareInfo;
   readonly #operations: OperationCapability[] = [];
   readonly #instantiates: string[] = [];
-  readonly #extensions: ((statement: FhirResource) => void)[] = [];
+  readonly #extensions: ((statement: FhirResource, baseUrl: string) => void)[] = [];
   readonly #date = new Date().toISOString();
 
   constructor(software: SoftwareInfo = { name: 'fhirmesh fhir-server', version: '0.1.0' }) {
@@ -58,8 +58,8 @@ export class CapabilityRegistry {
     return this;
   }
 
-  /** Adds a hook that edits the built statement (e.g. to add `rest.security`). */
-  extend(hook: (statement: FhirResource) => void): this {
+  /** Adds a hook that edits the built statement (e.g. to add `rest.security`); it is given the statement's base URL. */
+  extend(hook: (statement: FhirResource, baseUrl: string) => void): this {
     this.#extensions.push(hook);
     return this;
   }
@@ -106,7 +106,7 @@ export class CapabilityRegistry {
         },
       ],
     };
-    for (const hook of this.#extensions) hook(statement);
+    for (const hook of this.#extensions) hook(statement, baseUrl);
     return statement;
   }
 }

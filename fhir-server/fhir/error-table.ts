@@ -4,9 +4,9 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { FhirError } from './errors.ts';
-import type { FhirErrorKind } from './errors.ts';
+import type { ErrorIssue, FhirErrorKind } from './errors.ts';
 import { operationOutcome } from './outcome.ts';
-import type { OperationOutcome } from './outcome.ts';
+import type { IssueSeverity, OperationOutcome } from './outcome.ts';
 
 /** How one kind of error is answered. */
 export interface ErrorAnswer {
@@ -43,10 +43,16 @@ export function answerTo(error: unknown): ErrorAnswer & { statusLine: string; ou
   const fhir = asFhirError(error);
   const answer = errorTable[fhir.kind];
   const diagnostics = fhir.kind === 'internal' ? 'Internal server error' : fhir.message;
+  const severity = answer.status >= 500 ? 'fatal' : 'error';
+  const outcome = fhir.issues && fhir.issues.length > 0 && fhir.kind !== 'internal'
+    ? outcomeOfIssues(severity, fhir.issues)
+    : operationOutcome(severity, answer.issueCode, diagnostics, fhir.expression);
+  return { ...answer, statusLine: `${answer.status} ${STATUS_CODES[answer.status] ?? ''}`.trim(), outcome, error: fhir };
+}
+
+function outcomeOfIssues(severity: IssueSeverity, issues: readonly ErrorIssue[]): OperationOutcome {
   return {
-    ...answer,
-    statusLine: `${answer.status} ${STATUS_CODES[answer.status] ?? ''}`.trim(),
-    outcome: operationOutcome(answer.status >= 500 ? 'fatal' : 'error', answer.issueCode, diagnostics, fhir.expression),
-    error: fhir,
+    resourceType: 'OperationOutcome',
+    issue: issues.map((issue) => ({ severity, code: issue.code, diagnostics: issue.diagnostics, ...(issue.expression ? { expression: [issue.expression] } : {}) })),
   };
 }

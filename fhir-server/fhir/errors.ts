@@ -30,6 +30,18 @@ export interface FhirErrorOptions {
   index?: number;
   /** The underlying error. */
   cause?: unknown;
+  /** One entry per problem when there are several (a resource that fails validation); the OperationOutcome lists each. */
+  issues?: readonly ErrorIssue[];
+}
+
+/** One problem of a {@link FhirError} that has several. */
+export interface ErrorIssue {
+  /** `OperationOutcome.issue.code` (`structure`, `value`, `code-invalid`, `invariant`, `required`, ...). */
+  code: string;
+  /** What is wrong, for a person. */
+  diagnostics: string;
+  /** FHIRPath of the element, e.g. `Patient.birthDate`. */
+  expression?: string;
 }
 
 /** A failure with a transport-independent kind and a message fit for the client. */
@@ -43,6 +55,8 @@ export class FhirError extends Error {
   readonly retryAfterSeconds: number | undefined;
   /** Position of the failing operation among several, when known. */
   readonly index: number | undefined;
+  /** The problems one by one, when there are several (each becomes an OperationOutcome issue). */
+  readonly issues: readonly ErrorIssue[] | undefined;
 
   constructor(kind: FhirErrorKind, message: string, options: FhirErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -50,20 +64,29 @@ export class FhirError extends Error {
     this.expression = options.expression;
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.index = options.index;
+    this.issues = options.issues;
+  }
+
+  #options(): FhirErrorOptions {
+    return { expression: this.expression, retryAfterSeconds: this.retryAfterSeconds, index: this.index, cause: this.cause, ...(this.issues ? { issues: this.issues } : {}) };
   }
 
   /** The same error, tagged with the position of the operation that failed. */
   withIndex(index: number): FhirError {
-    return new FhirError(this.kind, this.message, { expression: this.expression, retryAfterSeconds: this.retryAfterSeconds, index, cause: this.cause });
+    return new FhirError(this.kind, this.message, { ...this.#options(), index });
   }
 
-  /** The same error located at `expression` (e.g. inside a bundle entry). */
+  /** The same error located at `expression` (e.g. inside a bundle entry); so is each of its issues. */
   at(expression: string): FhirError {
-    // `Patient.id` inside `Bundle.entry[2].resource` becomes `Bundle.entry[2].resource.id`.
-    const inner = this.expression?.replace(/^[A-Z][A-Za-z]*\.?/, '') ?? '';
-    const where = inner ? `${expression}.${inner}` : expression;
-    return new FhirError(this.kind, this.message, { expression: where, retryAfterSeconds: this.retryAfterSeconds, index: this.index, cause: this.cause });
+    const issues = this.issues?.map((issue) => ({ ...issue, expression: locate(expression, issue.expression) }));
+    return new FhirError(this.kind, this.message, { ...this.#options(), expression: locate(expression, this.expression), ...(issues ? { issues } : {}) });
   }
+}
+
+// `Patient.id` inside `Bundle.entry[2].resource` becomes `Bundle.entry[2].resource.id`.
+function locate(prefix: string, expression: string | undefined): string {
+  const inner = expression?.replace(/^[A-Z][A-Za-z]*\.?/, '') ?? '';
+  return inner ? `${prefix}.${inner}` : prefix;
 }
 
 /** True when `error` is a {@link FhirError}. */

@@ -10,8 +10,8 @@ import { newResourceId } from './ids.ts';
 import { identifierQueryOf } from './identifier-search.ts';
 import { readLive } from './read-live.ts';
 import { runTransaction } from './transaction.ts';
-import type { FhirBundle } from './types.ts';
-import { checkUrlId, checkUrlType, validateResource } from './validate.ts';
+import type { FhirBundle, FhirResource } from './types.ts';
+import { checkUrlId, checkUrlType, validateResource, type ValidationOptions } from './validate.ts';
 import type { ReadResult, ResourceStore, WriteResult } from '../store/resource-store.ts';
 
 /** Limits and tuning of the service. */
@@ -20,27 +20,30 @@ export interface FhirServiceOptions {
   resourceBytes?: number;
   /** Batch entries processed at once (default 8). */
   batchConcurrency?: number;
+  /** Validate every written resource against the R4 StructureDefinitions and required bindings (default true; the store rules hold either way). */
+  r4Validation?: boolean;
 }
 
 /** Defaults of {@link FhirServiceOptions}. */
-export const fhirServiceDefaults = Object.freeze({ resourceBytes: 1_800_000, batchConcurrency: 8 });
+export const fhirServiceDefaults = Object.freeze({ resourceBytes: 1_800_000, batchConcurrency: 8, r4Validation: true });
 
 /** The interactions, over a {@link ResourceStore}. */
 export class FhirService {
   readonly #store: ResourceStore;
   readonly #resourceBytes: number;
   readonly #batchConcurrency: number;
+  readonly #validation: ValidationOptions;
 
   constructor(store: ResourceStore, options: FhirServiceOptions = {}) {
     this.#store = store;
     this.#resourceBytes = options.resourceBytes ?? fhirServiceDefaults.resourceBytes;
     this.#batchConcurrency = options.batchConcurrency ?? fhirServiceDefaults.batchConcurrency;
+    this.#validation = { r4: options.r4Validation ?? fhirServiceDefaults.r4Validation, maxBytes: this.#resourceBytes };
   }
 
-  #checkSize(resource: unknown): void {
-    if (Buffer.byteLength(JSON.stringify(resource)) > this.#resourceBytes) {
-      throw new FhirError('too-large', `The resource is larger than ${this.#resourceBytes} bytes`);
-    }
+  /** Validates a resource for a bulk load (its id, when it has one, is kept): as a create or update would; throws the same `FhirError`s. */
+  checkResource(body: unknown): FhirResource {
+    return validateResource(body, {}, this.#validation);
   }
 
   /**
@@ -49,8 +52,7 @@ export class FhirService {
    */
   async create(type: string, body: unknown, ifNoneExist?: string): Promise<WriteResult> {
     checkUrlType(type);
-    const resource = validateResource(body, { type, id: { mode: 'ignored' } });
-    this.#checkSize(resource);
+    const resource = validateResource(body, { type, id: { mode: 'ignored' } }, this.#validation);
     if (ifNoneExist) {
       const query = identifierQueryOf(new URLSearchParams(ifNoneExist.replace(/^\?/, '')), 'If-None-Exist');
       const ids = await this.#store.findByIdentifier(type, query.system, query.value);
@@ -89,8 +91,7 @@ export class FhirService {
   async update(type: string, id: string, body: unknown, ifMatch?: number): Promise<WriteResult> {
     checkUrlType(type);
     checkUrlId(id);
-    const resource = validateResource(body, { type, id: { mode: 'required', expectedId: id } });
-    this.#checkSize(resource);
+    const resource = validateResource(body, { type, id: { mode: 'required', expectedId: id } }, this.#validation);
     return this.#store.update({ ...resource, id }, { ifMatch });
   }
 
@@ -103,7 +104,7 @@ export class FhirService {
 
   /** `POST [base]` with a batch or transaction Bundle; returns the response Bundle. */
   async bundle(body: unknown, options: { includeResources: boolean }): Promise<FhirBundle> {
-    const parsed = parseBundle(body, { resourceBytes: this.#resourceBytes });
+    const parsed = parseBundle(body, this.#validation);
     if (parsed.kind === 'transaction') return runTransaction(this.#store, parsed, options);
     return runBatch(this.#store, parsed, { ...options, concurrency: this.#batchConcurrency });
   }

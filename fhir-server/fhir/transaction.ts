@@ -1,12 +1,14 @@
 /**
  * FHIR `transaction` Bundles: every entry succeeds or none has any effect. All
- * checks happen before the first write; the writes go to the store as one
- * all-or-nothing transaction; reads are answered after the writes.
+ * checks happen before the first write (entries that fail validation are all
+ * reported together, each issue naming its entry); the writes go to the store
+ * as one all-or-nothing transaction; reads are answered after the writes.
  */
 import { prepareEntries } from './bundle-prepare.ts';
 import type { PreparedEntry } from './bundle-prepare.ts';
 import type { ParsedBundle } from './bundle-entries.ts';
 import { readEntry, responseBundle, writeEntry } from './bundle-response.ts';
+import { errorTable } from './error-table.ts';
 import { FhirError } from './errors.ts';
 import { readLive } from './read-live.ts';
 import type { BundleEntry, FhirBundle } from './types.ts';
@@ -22,9 +24,18 @@ function firstError(slots: readonly unknown[]): FhirError | undefined {
   return slots.find((slot): slot is FhirError => slot instanceof FhirError);
 }
 
+/** The entries that failed parsing and validation as one error: every issue of every entry, each naming its entry (status from the first). */
+function allEntryErrors(slots: readonly unknown[]): FhirError | undefined {
+  const errors = slots.filter((slot): slot is FhirError => slot instanceof FhirError);
+  if (errors.length <= 1) return errors[0];
+  const issues = errors.flatMap((error) => error.issues ?? [{ code: errorTable[error.kind].issueCode, diagnostics: error.message, ...(error.expression ? { expression: error.expression } : {}) }]);
+  const first = errors[0]!;
+  return new FhirError(first.kind, `${errors.length} entries of the transaction cannot be processed; first: ${first.message}`, { index: first.index, issues });
+}
+
 /** Runs a parsed transaction Bundle and returns its `transaction-response`. */
 export async function runTransaction(store: ResourceStore, bundle: ParsedBundle, options: TransactionOptions): Promise<FhirBundle> {
-  const invalid = firstError(bundle.entries);
+  const invalid = allEntryErrors(bundle.entries);
   if (invalid) throw invalid;
   const prepared = await prepareEntries(bundle.entries, store);
   const unprepared = firstError(prepared);

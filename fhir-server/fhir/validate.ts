@@ -1,14 +1,24 @@
 /**
- * Checks a resource body before anything is written: that it is FHIR JSON of a
- * known, storable type, with an id (when it has one) that keeps the R4 id rule.
- * Deep validation against profiles is out of scope; the checks here are the ones
- * that protect the store and the references between resources.
+ * Checks a resource body before anything is written. First the gates, each of
+ * which stops the check (nothing after it could run safely or make sense):
+ * a JSON object, of a known storable type (the one in the URL), nested at most
+ * {@link maxJsonDepth} deep, not larger than the resource limit. Then every
+ * problem is collected into one `FhirError` (one OperationOutcome issue each):
+ * the id rule and what the request expects of the id, the store rules (no
+ * nulls, empty strings or empty arrays; contained resources of known types) and,
+ * unless switched off, R4 validation against the StructureDefinitions
+ * (validation/resource-check.ts). Rules and policy: docs/validation.md.
  */
 import { FhirError } from './errors.ts';
 import { isValidId } from './ids.ts';
 import { isResourceType, isStorableType } from './resource-types.ts';
 import { isJsonObject } from './types.ts';
 import type { FhirResource } from './types.ts';
+import { issue, mergeIssues, type ValidationIssue } from './validation/issues.ts';
+import { resourceIssues } from './validation/resource-check.ts';
+import { depthIssue, emptyValueIssues, shapeIssues } from './validation/store-rules.ts';
+
+export { maxJsonDepth } from './validation/store-rules.ts';
 
 /** What the caller expects of the body. */
 export interface ResourceExpectation {
@@ -18,8 +28,26 @@ export interface ResourceExpectation {
   id?: { mode: 'required'; expectedId: string } | { mode: 'ignored' };
 }
 
-/** Validates `value` as a resource body and returns it typed; throws `FhirError('invalid')` otherwise. */
-export function validateResource(value: unknown, expect: ResourceExpectation = {}): FhirResource {
+/** How much is checked. */
+export interface ValidationOptions {
+  /** Validate against the R4 StructureDefinitions and required bindings (default true); the store rules hold either way. */
+  r4?: boolean;
+  /** Largest resource accepted, in bytes of JSON; larger is `too-large` (413). */
+  maxBytes?: number;
+}
+
+/** Validates `value` as a resource body and returns it typed; throws a `FhirError` (`invalid`, one issue per problem; `too-large`) otherwise. */
+export function validateResource(value: unknown, expect: ResourceExpectation = {}, options: ValidationOptions = {}): FhirResource {
+  const type = checkGates(value, expect, options);
+  const resource = value as Record<string, unknown>;
+  const found = [...idIssues(resource, type, expect), ...shapeIssues(resource, type), ...emptyValueIssues(resource, type)];
+  const issues = options.r4 === false ? found : mergeIssues(found, resourceIssues(resource));
+  if (issues.length > 0) throw invalidResource(type, issues);
+  return resource as FhirResource;
+}
+
+/** The gates of {@link validateResource}; returns the resource type. */
+function checkGates(value: unknown, expect: ResourceExpectation, options: ValidationOptions): string {
   if (!isJsonObject(value)) throw new FhirError('invalid', 'The body is not a JSON object');
   const type = value.resourceType;
   if (typeof type !== 'string' || type === '') throw new FhirError('invalid', 'The body has no resourceType', { expression: 'resourceType' });
@@ -28,54 +56,34 @@ export function validateResource(value: unknown, expect: ResourceExpectation = {
   if (expect.type !== undefined && type !== expect.type) {
     throw new FhirError('invalid', `resourceType '${type}' does not match the type in the URL ('${expect.type}')`, { expression: 'resourceType' });
   }
-  checkId(value, type, expect);
-  if (value.meta !== undefined && !isJsonObject(value.meta)) throw new FhirError('invalid', 'meta must be an object', { expression: `${type}.meta` });
-  checkJsonValues(value, type);
-  checkContained(value, type);
-  return value as FhirResource;
+  const deep = depthIssue(value, type);
+  if (deep) throw new FhirError('invalid', deep.diagnostics, { expression: deep.expression });
+  if (options.maxBytes !== undefined && Buffer.byteLength(JSON.stringify(value)) > options.maxBytes) {
+    throw new FhirError('too-large', `The resource is larger than ${options.maxBytes} bytes`);
+  }
+  return type;
 }
 
-function checkId(value: Record<string, unknown>, type: string, expect: ResourceExpectation): void {
+function idIssues(value: Record<string, unknown>, type: string, expect: ResourceExpectation): ValidationIssue[] {
   const id = value.id;
-  if (expect.id?.mode === 'ignored') return;
+  if (expect.id?.mode === 'ignored') return [];
+  const at = `${type}.id`;
   if (expect.id?.mode === 'required') {
-    if (id === undefined) throw new FhirError('invalid', 'The body has no id; an update must carry the id of the URL', { expression: `${type}.id` });
-    if (id !== expect.id.expectedId) {
-      throw new FhirError('invalid', `The id in the body ('${String(id)}') does not match the id in the URL ('${expect.id.expectedId}')`, { expression: `${type}.id` });
-    }
+    if (id === undefined) return [issue('required', 'The body has no id; an update must carry the id of the URL', at, false)];
+    if (id !== expect.id.expectedId) return [issue('value', `The id in the body ('${String(id)}') does not match the id in the URL ('${expect.id.expectedId}')`, at, false)];
   }
-  if (id !== undefined && !isValidId(id)) {
-    throw new FhirError('invalid', `'${String(id)}' is not a valid FHIR id ([A-Za-z0-9-.]{1,64})`, { expression: `${type}.id` });
-  }
+  if (id !== undefined && !isValidId(id)) return [issue('value', `'${String(id)}' is not a valid FHIR id ([A-Za-z0-9-.]{1,64})`, at, true)];
+  return [];
 }
 
-/** Deepest nesting of objects and arrays accepted (real resources stay far below; the bound keeps every later walk safe). */
-export const maxJsonDepth = 100;
-
-// FHIR JSON has no nulls outside arrays and no empty strings (R4 JSON representation, 'Null values').
-function checkJsonValues(node: unknown, path: string, depth = 0): void {
-  if (depth > maxJsonDepth) throw new FhirError('invalid', `The resource is nested deeper than ${maxJsonDepth} levels`, { expression: path });
-  if (Array.isArray(node)) {
-    node.forEach((item, i) => {
-      if (item !== null && typeof item === 'object') checkJsonValues(item, `${path}[${i}]`, depth + 1);
-    });
-    return;
-  }
-  if (!isJsonObject(node)) return;
-  for (const [key, child] of Object.entries(node)) {
-    if (child === null) throw new FhirError('invalid', `${path}.${key} is null; FHIR JSON leaves absent elements out`, { expression: `${path}.${key}` });
-    if (child === '') throw new FhirError('invalid', `${path}.${key} is an empty string`, { expression: `${path}.${key}` });
-    if (typeof child === 'object') checkJsonValues(child, `${path}.${key}`, depth + 1);
-  }
-}
-
-function checkContained(value: Record<string, unknown>, type: string): void {
-  if (value.contained === undefined) return;
-  if (!Array.isArray(value.contained)) throw new FhirError('invalid', 'contained must be an array', { expression: `${type}.contained` });
-  value.contained.forEach((inner, i) => {
-    if (!isJsonObject(inner) || !isResourceType(inner.resourceType)) {
-      throw new FhirError('invalid', `contained[${i}] is not a resource of a known type`, { expression: `${type}.contained[${i}]` });
-    }
+/** The `invalid` error listing `issues` of a resource of `type`; its message names the first few. */
+export function invalidResource(type: string, issues: readonly ValidationIssue[]): FhirError {
+  const first = issues.slice(0, 3).map((i) => `${i.expression}: ${i.diagnostics}`).join('; ');
+  const more = issues.length > 3 ? ` (and ${issues.length - 3} more)` : '';
+  const message = issues.length === 1 ? `${type} is not valid: ${first}` : `${type} is not valid (${issues.length} problems): ${first}${more}`;
+  return new FhirError('invalid', message, {
+    ...(issues.length === 1 ? { expression: issues[0]!.expression } : {}),
+    issues: issues.map((i) => ({ code: i.code, diagnostics: i.diagnostics, expression: i.expression })),
   });
 }
 

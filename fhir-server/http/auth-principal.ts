@@ -19,6 +19,8 @@ export interface RequestPrincipal {
   readonly anonymous: boolean;
   /** App roles and delegated scopes of the token. */
   readonly permissions: ReadonlySet<string>;
+  /** Whether the token may read resources of a type, when it limits reads by type (SMART scopes); absent: its role decides. */
+  readonly mayRead?: (resourceType: string) => boolean;
 }
 
 /** The principal every request gets while authentication is disabled. */
@@ -47,5 +49,6 @@ export function principalOf(request: FastifyRequest): RequestPrincipal | undefin
 
 /** The export engine's view of the caller (anonymous when no authorization hook ran). */
 export function exportCallerOf(request: FastifyRequest): ExportCaller {
-  return { principal: (principalOf(request) ?? anonymousPrincipal).id, correlationId: request.id };
+  const principal = principalOf(request) ?? anonymousPrincipal;
+  return { principal: principal.id, correlationId: request.id, ...(principal.mayRead ? { mayRead: principal.mayRead } : {}) };
 }

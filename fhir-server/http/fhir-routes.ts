@@ -11,6 +11,7 @@ import { FhirError } from '../fhir/errors.ts';
 import { parseIfMatch } from '../fhir/etag.ts';
 import type { FhirService } from '../fhir/fhir-service.ts';
 import { checkUrlType } from '../fhir/validate.ts';
+import { baseUrlOf, type BaseUrlOf } from './base-url.ts';
 import { fromHttpError } from './fhir-errors.ts';
 import { fhirJson, sendResource, sendWrite, versionHeaders } from './fhir-reply.ts';
 
@@ -36,8 +37,8 @@ export interface FhirRoutesDeps {
   capabilities: CapabilityRegistry;
   /** Optional access check, called before any work. */
   authorize?: AuthorizeHook;
-  /** Public base URL (no trailing slash); default: from the request's protocol, host and the prefix. */
-  baseUrl?: string;
+  /** Base URL of every link (a fixed URL, or `baseUrlResolver`'s function); never taken from the request's Host header. */
+  baseUrl: string | BaseUrlOf;
   /** Path prefix of the FHIR base (default none). */
   prefix?: string;
   /** Body limits. */
@@ -68,7 +69,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
 export function buildFhirRoutes(app: FastifyInstance, deps: FhirRoutesDeps): void {
   const limits = { ...fhirBodyLimitDefaults, ...deps.limits };
   const prefix = (deps.prefix ?? '').replace(/\/$/, '');
-  const baseOf = (request: FastifyRequest) => deps.baseUrl ?? `${request.protocol}://${request.host}${prefix}`;
+  const baseOf = baseUrlOf(deps.baseUrl);
   const authorize = async (request: FastifyRequest, access: FhirAccess) => deps.authorize?.(request, access);
   const { service } = deps;
 

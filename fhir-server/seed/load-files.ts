@@ -16,7 +16,6 @@ import type { FhirService } from '../fhir/fhir-service.ts';
 import { newResourceId } from '../fhir/ids.ts';
 import { isJsonObject } from '../fhir/types.ts';
 import type { FhirBundle } from '../fhir/types.ts';
-import { validateResource } from '../fhir/validate.ts';
 import { mapBounded } from '../store/pool.ts';
 import type { IdentifiedResource, ResourceStore } from '../store/resource-store.ts';
 
@@ -24,7 +23,7 @@ import type { IdentifiedResource, ResourceStore } from '../store/resource-store.
 export interface LoadDeps {
   /** For NDJSON (bulk path). */
   store: ResourceStore;
-  /** For Bundles and single resources. */
+  /** For Bundles and single resources, and to validate NDJSON lines as a write would. */
   service: FhirService;
 }
 
@@ -155,7 +154,7 @@ async function loadNdjson(p: FilePlan, deps: LoadDeps, options: LoadFilesOptions
     lineNo += 1;
     if (line.trim() === '') continue;
     try {
-      const resource = validateResource(JSON.parse(line));
+      const resource = deps.service.checkResource(JSON.parse(line));
       chunk.push({ ...resource, id: resource.id ?? newResourceId() });
     } catch (error) {
       failures.push(`line ${lineNo}: ${(error as Error).message}`);

@@ -1,7 +1,8 @@
 /**
  * A job's life as the front doors see it: visible only to its owner, cancel
  * stops its workers and hides it, the account's limit of queued + running jobs
- * refuses more, committed files stream back (and get read SAS URLs), and a
+ * refuses more (and one client's limit keeps room for others), a destination
+ * that keeps failing fails the job past its limit, committed files stream back (and get read SAS URLs), and a
  * stopping instance hands its items to another without restarting them.
  */
 import * as assert from 'uvu/assert';
@@ -9,9 +10,15 @@ import { test } from 'uvu';
 import { get } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
+import { RestError } from '@azure/core-rest-pipeline';
+import { createLogger } from '../../common/logging.ts';
+import { openCosmosJobStore } from '../../fhir-server/export/engine/cosmos-job-store.ts';
+import type { DestinationResolver } from '../../fhir-server/export/engine/destinations.ts';
+import { ExportEngine } from '../../fhir-server/export/engine/export-engine.ts';
+import { calling } from '../../fhir-server/export/engine/failures.ts';
 import { ExportError } from '../../fhir-server/export/ports.ts';
 import { loud } from '../support/hooks.ts';
-import { caller, exactlyOnce, exportRequest, it, linesOf, readBlob, startExportFixture, storeJson, waitForEnd, type ExportFixture } from './support/fixture.ts';
+import { caller, exactlyOnce, exportRequest, fastOptions, it, linesOf, readBlob, startExportFixture, storeJson, waitForEnd, type ExportFixture } from './support/fixture.ts';
 
 let fx: ExportFixture;
 const other = { principal: 'client-b' };
@@ -105,6 +112,53 @@ it('the account refuses more than maximumNumberOfConcurrentJobsAllowed queued or
   await engine.cancel(first.id, caller);
   const third = await engine.start(exportRequest(), caller);
   assert.is(third.status, 'queued');
+});
+
+it('one client holds at most maximumNumberOfConcurrentJobsPerClient slots: the account keeps room for others', async () => {
+  const engine = await fx.engine({ maximumNumberOfConcurrentJobsAllowed: 3, maximumNumberOfConcurrentJobsPerClient: 2 }, { startWorkers: false });
+  const first = await engine.start(exportRequest(), caller);
+  await engine.start(exportRequest(), caller);
+  const refused = await engine.start(exportRequest(), caller).then(() => undefined, (error: unknown) => error);
+  assert.instance(refused, ExportError);
+  assert.is((refused as ExportError).kind, 'too-many-jobs');
+  assert.match((refused as ExportError).message, /this client has 2 export jobs queued or running; the per-client limit is 2/);
+  assert.is((await engine.start(exportRequest(), other)).status, 'queued', 'another client still gets the last slot');
+  const full = await engine.start(exportRequest(), { principal: 'client-c' }).then(() => undefined, (error: unknown) => error);
+  assert.match((full as ExportError).message, /3 export jobs are queued or running; the limit is 3/);
+  await engine.cancel(first.id, caller);
+  assert.is((await engine.start(exportRequest(), caller)).status, 'queued', "a slot freed by the client's own job is its again");
+});
+
+it('a destination that fails every request (answering, not hanging) fails the job once destinationTimeoutSeconds have passed since its first failure, across retries', async () => {
+  // A port adapter standing in for Blob Storage answering 503 to every request, fast.
+  let calls = 0;
+  const busy: DestinationResolver = {
+    open: () => calling('Blob Storage', async () => {
+      calls += 1;
+      throw new RestError('The server is busy', { statusCode: 503, code: 'ServerBusy' });
+    }),
+    release: async () => undefined,
+  };
+  const jobs = await openCosmosJobStore(fx.cosmos, { databaseId: fx.databaseId, containerId: 'jobs-busy-destination' });
+  const engine = new ExportEngine({ jobs, store: fx.store, destinations: busy, options: { ...fastOptions, destinationTimeoutSeconds: 2, maxJobRestartCount: 1000 }, logger: createLogger('export-test', 'silent') });
+  engine.pool.start();
+  try {
+    const { id } = await engine.start(exportRequest({ types: ['Patient'] }), caller);
+    const waits: string[] = [];
+    let view = await engine.get(id, caller);
+    for (const deadline = Date.now() + 20_000; view?.status === 'running' || view?.status === 'queued'; view = await engine.get(id, caller)) {
+      if (view.waiting) waits.push(view.waiting.cause);
+      if (Date.now() > deadline) throw new Error('the job did not end');
+      await sleep(100);
+    }
+    assert.is(view!.status, 'failed');
+    assert.equal([view!.failure!.code, view!.failure!.httpStatus], ['timeout', 504]);
+    assert.match(view!.failure!.message, /^Blob Storage has completed no request of this export for \d+ s \(limit export.destinationTimeoutSeconds: 2 s\); last: 503 ServerBusy$/);
+    assert.ok(calls >= 2, `retried before failing (${calls} calls)`);
+    assert.ok(waits.some((cause) => cause === 'Blob Storage (retrying: 503 ServerBusy)'), waits.join(' | '));
+  } finally {
+    await engine.pool.stop(2_000);
+  }
 });
 
 it('an instance that stops checkpoints and gives its items back; another instance finishes them without a restart', async () => {

@@ -52,6 +52,8 @@ test('_elements: typed and untyped elements apply to their types; mandatory elem
   assert.equal(Object.keys(out), ['resourceType', 'id', 'meta', 'name']);
   assert.equal((out.meta!.tag as { code: string }[]).map((t) => t.code), ['x', 'SUBSETTED']);
   assert.equal((subsetResource(out, new Set(['name'])).meta!.tag as unknown[]).length, 2);
+  // The tag in its plain form: system and code, nothing else.
+  assert.equal((out.meta!.tag as unknown[])[1], { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' });
   assert.equal(Object.keys(subsetResource({ resourceType: 'Patient', id: 'q', gender: 'f' }, new Set(['gender']))), ['resourceType', 'id', 'meta', 'gender']);
 });
 

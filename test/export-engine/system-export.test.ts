@@ -9,6 +9,7 @@ import { bucketCount } from '../../fhir-server/store/layout.ts';
 import { test } from 'uvu';
 import { seedSynthetic } from '../../fhir-server/seed/seed-synthetic.ts';
 import { subsettedTag } from '../../fhir-server/export/engine/elements.ts';
+import { exportBlockers } from '../../fhir-server/fhir/validation/stored-resource.ts';
 import { loud } from '../support/hooks.ts';
 import { caller, exactlyOnce, exportRequest, it, linesOf, startExportFixture, storeJson, waitForEnd, type ExportFixture } from './support/fixture.ts';
 
@@ -105,12 +106,36 @@ it('_typeFilter keeps matching resources only; _elements keeps id, meta, resourc
   for (const line of patients) {
     const patient = JSON.parse(line);
     assert.equal(Object.keys(patient).sort(), ['birthDate', 'gender', 'id', 'meta', 'resourceType']);
-    assert.ok(patient.meta.tag.some((t: { code: string }) => t.code === subsettedTag.code));
+    assert.equal(patient.meta.tag.filter((t: { code: string }) => t.code === subsettedTag.code), [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' }]);
     assert.ok(patient.meta.versionId && patient.meta.lastUpdated);
   }
   assert.is(view.errors.length, 1);
   const outcome = JSON.parse((await linesOf(fx.blobs, 'exports', view, 'OperationOutcome', 'errors'))[0]!);
   assert.match(outcome.issue[0].diagnostics, /includeAssociatedData/);
+});
+
+it('resources stored without validation (older versions) that break their datatypes are withheld and named in an error file; the others go out as stored', async () => {
+  // bulkUpsert writes as older versions did: no R4 validation.
+  await fx.store.bulkUpsert([
+    { resourceType: 'Device', id: 'legacy-ok', status: 'active', distinctIdentifier: 'A-1' },
+    { resourceType: 'Device', id: 'legacy-bad', status: 'weird', manufactureDate: 'yesterday', lotNumber: 7 },
+    { resourceType: 'Device', id: 'legacy-invariant', extension: [{ url: 'http://example.org/empty' }] },
+  ]);
+  const engine = await fx.engine();
+  const { id } = await engine.start(exportRequest({ types: ['Device'] }), caller);
+  const view = await waitForEnd(engine, id);
+  assert.is(view.status, 'completed', JSON.stringify(view.failure));
+  const stored = await storeJson(fx.store, 'Device');
+  exactlyOnce(await linesOf(fx.blobs, 'exports', view, 'Device'), new Map([...stored].filter(([key]) => key !== 'legacy-bad')), 'Device');
+  for (const line of await linesOf(fx.blobs, 'exports', view, 'Device')) assert.equal(exportBlockers(JSON.parse(line)), [], line);
+  assert.equal(view.errors.map((f) => f.fileName), ['OperationOutcome-Device-1.ndjson']);
+  const errors = (await linesOf(fx.blobs, 'exports', view, 'OperationOutcome', 'errors')).map((line) => JSON.parse(line));
+  assert.is(errors.length, 1);
+  assert.match(errors[0].issue[0].diagnostics, /^Device\/legacy-bad \(version 1\) was not exported/);
+  assert.equal(
+    errors[0].issue.slice(1).map((i: { severity: string; expression: string[] }) => [i.severity, i.expression[0]]),
+    [['error', 'Device.status'], ['error', 'Device.manufactureDate'], ['error', 'Device.lotNumber']],
+  );
 });
 
 test.run();

@@ -71,11 +71,11 @@ test('StartExport at the three levels queues jobs with the same request the REST
   assert.is(system.job!.state, ExportJobState.EXPORT_JOB_STATE_QUEUED);
   assert.is(system.job!.requestUrl, 'https://fhir.test/$export');
   const patient = await start({ level: ExportLevel.EXPORT_LEVEL_PATIENT, patients: ['Patient/1'], typeFilters: ['Observation?status=final'] });
-  const group = await start({ level: ExportLevel.EXPORT_LEVEL_GROUP, groupId: 'g1', destination: { kind: { $case: 'defaultStorage', value: { container: 'team-a' } } }, requestUrl: 'https://fhir.example/Group/g1/$export' });
+  const group = await start({ level: ExportLevel.EXPORT_LEVEL_GROUP, groupId: 'g1', destination: { kind: { $case: 'defaultStorage', value: { container: 'team-a' } } }, requestUrl: 'https://fhir.test/Group/g1/$export?_type=Patient' });
   const [s, p, g] = jobs.started.slice(-3);
   assert.equal([s!.level, s!.types, s!.since, s!.destination], ['system', ['Patient', 'Observation'], '2024-01-01T00:00:00.000Z', { kind: 'default', container: 'fhir-export' }]);
   assert.equal([p!.level, p!.patients, p!.typeFilters, p!.requestUrl], ['patient', ['Patient/1'], ['Observation?status=final'], 'https://fhir.test/Patient/$export']);
-  assert.equal([g!.level, g!.groupId, g!.destination, g!.requestUrl], ['group', 'g1', { kind: 'default', container: 'team-a' }, 'https://fhir.example/Group/g1/$export']);
+  assert.equal([g!.level, g!.groupId, g!.destination, g!.requestUrl], ['group', 'g1', { kind: 'default', container: 'team-a' }, 'https://fhir.test/Group/g1/$export?_type=Patient']);
   for (const r of [patient, group]) await cancel(r.job!.jobId);
   await cancel(system.job!.jobId);
 });
@@ -96,6 +96,14 @@ test('malformed fields are INVALID_ARGUMENT naming the parameter; lenient handli
     [{ level: ExportLevel.EXPORT_LEVEL_GROUP, groupId: 'bad id' }, /^Group id /],
     [{ groupId: 'g1' }, /group_id/],
     [{ requestUrl: 'ftp://x' }, /request_url/],
+    // The manifest's `request` is this server's kick-off URL, never another origin or operation the client names.
+    [{ requestUrl: 'https://attacker.example/$export' }, /^request_url must be this server's kick-off URL https:\/\/fhir\.test\/\$export/],
+    [{ requestUrl: 'http://fhir.test/$export' }, /^request_url /],
+    [{ requestUrl: 'https://fhir.test:444/$export' }, /^request_url /],
+    [{ requestUrl: 'https://user:pw@fhir.test/$export' }, /^request_url /],
+    [{ requestUrl: 'https://fhir.test/Patient/$export' }, /^request_url /],
+    [{ requestUrl: 'https://fhir.test/$export#x' }, /^request_url /],
+    [{ level: ExportLevel.EXPORT_LEVEL_GROUP, groupId: 'g1', requestUrl: 'https://fhir.test/Group/g2/$export' }, /^request_url /],
     [{ types: ['Foo'] }, /Foo/],
   ];
   for (const [request, message] of cases) await expectStatus(start(request), status.INVALID_ARGUMENT, message);

@@ -51,10 +51,47 @@ test('a bare GET kick-off: every type, NDJSON, strict, the default container, th
   assert.equal(destination, { kind: 'default', container: 'fhir-export' });
 });
 
-test('Accept: absent, FHIR JSON or a wildcard are fine; anything ruling FHIR JSON out is refused', () => {
-  for (const accept of [undefined, '', 'application/fhir+json', 'application/fhir+json; fhirVersion=4.0', 'application/json', '*/*', 'text/html, */*;q=0.1']) get('', { accept });
-  refused(() => get('', { accept: 'application/xml' }), 'not-supported', 'Accept');
+test('Accept (REST): FHIR JSON or a wildcard are fine; absent or ruling FHIR JSON out is refused when strict and noted when lenient; gRPC has none', () => {
+  for (const accept of [undefined, 'application/fhir+json', 'application/fhir+json; fhirVersion=4.0', 'application/json', '*/*', 'text/html, */*;q=0.1']) assert.equal(get('', { accept }).request.notes, []);
+  refused(() => get('', { accept: '' }), 'invalid', 'Accept', /no Accept header.*refused/);
+  refused(() => get('', { accept: 'application/xml' }), 'not-supported', 'Accept', /refused/);
   refused(() => get('', { accept: 'text/html, application/fhir+json;q=0' }), 'not-supported', 'Accept');
+  for (const accept of ['', 'application/xml']) assert.match(get('', { accept, prefer: lenient }).request.notes[0]!, /went ahead under lenient handling/);
+});
+
+test('every refusal says the kick-off was refused and never that something was left out or ignored; every lenient note says what became of the value', () => {
+  const off = { features: { elements: false, typeFilter: false, patient: false, until: false } };
+  const unsupported: [string, Partial<KickoffInput>, FacadeOptionsInput?][] = [
+    ['_count=1', {}],
+    ['organizeOutputBy=Patient', {}],
+    ['allowPartialManifests=true', {}],
+    ['_type=Foo,Patient', {}],
+    ['_type=OperationOutcome,Patient', {}],
+    [`_typeFilter=${encodeURIComponent('Foo?x=1')}`, {}],
+    [`_typeFilter=${encodeURIComponent('OperationOutcome?x=1')}`, {}],
+    [`_typeFilter=${encodeURIComponent('Observation?value-quantity=gt5')}`, {}],
+    ['includeAssociatedData=_custom', {}],
+    ['_elements=id', {}, off],
+    ['_until=2024-01-01T00:00:00Z', {}, off],
+    [`_typeFilter=${encodeURIComponent('Observation?status=final')}`, {}, off],
+    ['', { accept: '' }],
+  ];
+  for (const [query, extra, over] of unsupported) {
+    let message = '';
+    try {
+      get(query, extra, over);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    assert.match(message, /refused/, `${query}: ${message}`);
+    assert.not.match(message, /left out|ignored|went ahead/, `${query}: ${message}`);
+    const notes = get(query, { ...extra, prefer: lenient }, over).request.notes;
+    assert.is(notes.length, 1, query);
+    assert.match(notes[0]!, /left out|ignored|went ahead/, `${query}: ${notes[0]}`);
+    assert.not.match(notes[0]!, /refused/, `${query}: ${notes[0]}`);
+  }
+  const patientOnly = post([{ name: 'patient', value: 'Patient/1', reference: true }], 'patient', { prefer: lenient });
+  assert.equal(patientOnly.request.notes, []);
 });
 
 test('Prefer: respond-async is required; handling is strict, lenient, or refused', () => {
@@ -95,7 +132,7 @@ test('_type: comma lists and repeats merge without duplicates; empty items and n
   }
 });
 
-test('_type: unknown or non-exportable types are refused when strict, left out with a note when lenient, never leaving "all types"', () => {
+test('_type: unknown or unstored types are refused when strict, left out with a note when lenient, never leaving "all types"', () => {
   refused(() => get('_type=Patient,Foo'), 'not-supported', '_type', /Foo/);
   const { request } = get('_type=Patient,Foo', { prefer: lenient });
   assert.equal(request.types, ['Patient']);
@@ -104,23 +141,38 @@ test('_type: unknown or non-exportable types are refused when strict, left out w
   refused(() => get('_type=Foo', { prefer: lenient }), 'invalid', '_type', /no type/);
   refused(() => get('_type=OperationOutcome'), 'not-supported', '_type');
   assert.equal(get('_type=Practitioner').request.types, ['Practitioner'], 'system level exports any stored type');
-  refused(() => get('_type=Practitioner,Observation', { level: 'patient' }), 'not-supported', '_type', /Practitioner.*patient level/);
-  assert.equal(get('_type=Practitioner,Observation', { level: 'patient', prefer: lenient }).request.types, ['Observation']);
+});
+
+test('_type at Patient and Group level: types outside the Patient compartment are kept in any handling (no output; the plan notes it), repeated or comma-separated', () => {
+  const strict = get('_type=Practitioner,Observation&_type=Organization,Practitioner', { level: 'patient' }).request;
+  assert.equal([strict.types, strict.notes], [['Practitioner', 'Observation', 'Organization'], []]);
+  assert.equal(get('_type=Location', { level: 'group', groupId: 'g1' }).request.types, ['Location']);
+  assert.equal(get('_type=Location', { level: 'group', groupId: 'g1', prefer: lenient }).request.types, ['Location']);
+  const filtered = get(`_typeFilter=${encodeURIComponent('Practitioner?active=true')}`, { level: 'patient' }).request;
+  assert.equal(filtered.typeFilters, ['Practitioner?active=true']);
+  assert.match(filtered.notes[0]!, /Practitioner.*not in the Patient compartment.*no Practitioner output/);
 });
 
 test('_typeFilter: Type?query values, repeated or comma-joined; malformed, foreign and result-parameter queries are refused', () => {
   assert.equal(get(`_type=Observation&_typeFilter=${encodeURIComponent('Observation?status=final')}`).request.typeFilters, ['Observation?status=final']);
-  const joined = encodeURIComponent('MedicationRequest?status=active,MedicationRequest?status=completed&date=gt2018-07-01T00:00:00Z');
-  assert.equal(get(`_typeFilter=${joined}`).request.typeFilters, ['MedicationRequest?status=active', 'MedicationRequest?status=completed&date=gt2018-07-01T00:00:00Z']);
+  const joined = encodeURIComponent('MedicationRequest?status=active,MedicationRequest?status=completed&_id=m1,m2');
+  assert.equal(get(`_typeFilter=${joined}`).request.typeFilters, ['MedicationRequest?status=active', 'MedicationRequest?status=completed&_id=m1,m2']);
   assert.equal(get(`_typeFilter=${encodeURIComponent('Observation?status=final,amended')}`).request.typeFilters, ['Observation?status=final,amended'], 'a comma inside a query value stays');
   refused(() => get(`_type=Patient&_typeFilter=${encodeURIComponent('Observation?status=final')}`), 'invalid', '_typeFilter', /_type does not include/);
   for (const bad of ['Observation', 'Observation?', 'observation?x=1', 'Observation?_include=Observation:subject', 'Observation?_sort=date', 'Observation?status=', 'Observation?bad%20name=1', '?status=final']) {
     refused(() => get(`_typeFilter=${encodeURIComponent(bad)}`, { prefer: lenient }), 'invalid', '_typeFilter');
   }
-  refused(() => get(`_typeFilter=${encodeURIComponent('Practitioner?active=true')}`, { level: 'patient' }), 'not-supported', '_typeFilter');
   refused(() => get(`_typeFilter=${encodeURIComponent('Foo?x=1')}`), 'not-supported', '_typeFilter', /Foo/);
   const lenientOne = get(`_type=Observation,Foo&_typeFilter=${encodeURIComponent('Foo?x=1')},${encodeURIComponent('Observation?code=1')}`, { prefer: lenient });
   assert.equal([lenientOne.request.types, lenientOne.request.typeFilters, lenientOne.request.notes.length], [['Observation'], ['Observation?code=1'], 1]);
+});
+
+test('_typeFilter the engine cannot evaluate is refused when strict and noted when lenient, never applied silently as no filter', () => {
+  const query = encodeURIComponent('Observation?value-quantity=gt5');
+  refused(() => get(`_typeFilter=${query}`), 'not-supported', '_typeFilter', /value-quantity.*refused/);
+  const { request } = get(`_typeFilter=${query},${encodeURIComponent('Observation?status=final')}`, { prefer: lenient });
+  assert.equal(request.typeFilters, ['Observation?status=final']);
+  assert.match(request.notes[0]!, /value-quantity.*ignored/);
 });
 
 test('_elements: [Type.]element with root elements only', () => {

@@ -6,6 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { baseUrlResolver } from '../../fhir-server/http/base-url.ts';
 import { base, call, exportApp, issue, jobIdOf, parameters, type ExportApp } from './support/app.ts';
 import { MemoryExportJobs } from './support/memory-jobs.ts';
 
@@ -99,19 +100,35 @@ test('every malformed parameter is a 400 OperationOutcome naming the parameter',
   assert.equal(issue(post).expression, ['patient']);
 });
 
-test('strict handling (the default) refuses unknown parameters and unsupported types; lenient accepts and notes them', async () => {
+test('strict handling (the default) refuses unknown parameters and unknown types, saying so; lenient accepts and notes what it left out', async () => {
   const strict = await call(subject.app, 'GET', '/$export?_count=5&_type=Patient');
   assert.is(strict.statusCode, 400);
   assert.equal([issue(strict).code, issue(strict).expression], ['not-supported', ['_count']]);
-  const strictType = await call(subject.app, 'GET', '/Patient/$export?_type=Observation,Practitioner');
+  const strictType = await call(subject.app, 'GET', '/$export?_type=Observation,Foo');
   assert.is(strictType.statusCode, 400);
-  assert.match(issue(strictType).diagnostics!, /Practitioner/);
-  const lenient = await call(subject.app, 'GET', '/Patient/$export?_count=5&_type=Observation,Practitioner', 'alice', { headers: { prefer: 'respond-async, handling=lenient' } });
+  assert.match(issue(strictType).diagnostics!, /Foo.*refused/);
+  for (const refused of [strict, strictType]) assert.not.match(issue(refused).diagnostics!, /left out|ignored/, 'a refusal never says something was left out');
+  const lenient = await call(subject.app, 'GET', '/$export?_count=5&_type=Observation,Foo', 'alice', { headers: { prefer: 'respond-async, handling=lenient' } });
   assert.is(lenient.statusCode, 202, lenient.body);
   const started = subject.jobs.started.at(-1)!;
   assert.equal([started.handling, started.types, started.notes.length], ['lenient', ['Observation'], 2]);
   const issues = lenient.json().issue as { severity: string; diagnostics: string }[];
   assert.equal(issues.slice(1).map((i) => i.severity), ['warning', 'warning']);
+  assert.match(issues[1]!.diagnostics, /_count.*ignored/);
+  assert.match(issues[2]!.diagnostics, /Foo.*left out/);
+});
+
+test('Patient and Group level: _type may name types outside the Patient compartment, repeated or comma-separated; the kick-off is accepted in strict handling', async () => {
+  for (const url of ['/Patient/$export?_type=Observation,Practitioner&_type=Organization', '/Group/g1/$export?_type=Practitioner&_type=Observation,Location']) {
+    const response = await call(subject.app, 'GET', url);
+    assert.is(response.statusCode, 202, `${url}: ${response.body}`);
+    const started = subject.jobs.started.at(-1)!;
+    assert.is(started.handling, 'strict');
+    assert.ok(started.types.includes('Practitioner') && started.types.includes('Observation'), started.types.join());
+  }
+  const only = await call(subject.app, 'GET', '/Patient/$export?_type=Organization');
+  assert.is(only.statusCode, 202, 'a type list of only such types is not "all types" and not refused');
+  assert.equal(subject.jobs.started.at(-1)!.types, ['Organization']);
 });
 
 test('headers: Prefer respond-async is required; Accept must allow FHIR JSON; POST bodies must be FHIR Parameters JSON', async () => {
@@ -119,8 +136,7 @@ test('headers: Prefer respond-async is required; Accept must allow FHIR JSON; PO
   assert.equal([noPrefer.statusCode, issue(noPrefer).expression], [400, ['Prefer']]);
   const xml = await call(subject.app, 'GET', '/$export', 'alice', { headers: { accept: 'application/fhir+xml' } });
   assert.equal([xml.statusCode, issue(xml).code, issue(xml).expression], [400, 'not-supported', ['Accept']]);
-  const noAccept = await subject.app.inject({ method: 'GET', url: '/$export', headers: { prefer: 'respond-async', authorization: 'Bearer alice' } });
-  assert.is(noAccept.statusCode, 202);
+  assert.not.match(issue(xml).diagnostics!, /left out|ignored|went ahead/);
   const withQuery = await call(subject.app, 'POST', '/$export?_type=Patient', 'alice', { body: parameters() });
   assert.is(withQuery.statusCode, 400);
   const notJson = await call(subject.app, 'POST', '/$export', 'alice', { body: '{"resourceType":' });
@@ -132,6 +148,28 @@ test('headers: Prefer respond-async is required; Accept must allow FHIR JSON; PO
   const started = subject.jobs.started.length;
   assert.is((await call(subject.app, 'HEAD', '/$export')).statusCode, 404, 'HEAD starts nothing');
   assert.is(subject.jobs.started.length, started);
+});
+
+test('Accept: missing, or ruling out application/fhir+json, is refused with 400 under strict handling (the default); lenient handling proceeds and says so', async () => {
+  const bare = { prefer: 'respond-async', authorization: 'Bearer alice' };
+  const started = subject.jobs.started.length;
+  const missing = await subject.app.inject({ method: 'GET', url: '/$export', headers: bare });
+  assert.equal([missing.statusCode, issue(missing).code, issue(missing).expression], [400, 'invalid', ['Accept']]);
+  assert.match(issue(missing).diagnostics!, /no Accept header.*refused/);
+  const strictXml = await subject.app.inject({ method: 'GET', url: '/$export', headers: { ...bare, prefer: 'respond-async, handling=strict', accept: 'application/fhir+xml' } });
+  assert.equal([strictXml.statusCode, issue(strictXml).expression], [400, ['Accept']]);
+  const post = await subject.app.inject({ method: 'POST', url: '/Patient/$export', headers: { ...bare, 'content-type': 'application/fhir+json' }, payload: JSON.stringify(parameters()) });
+  assert.is(post.statusCode, 400);
+  assert.is(subject.jobs.started.length, started, 'nothing was started');
+  for (const accept of [undefined, 'application/fhir+xml']) {
+    const lenient = await subject.app.inject({ method: 'GET', url: '/$export', headers: { ...bare, prefer: 'respond-async, handling=lenient', ...(accept ? { accept } : {}) } });
+    assert.is(lenient.statusCode, 202, lenient.body);
+    assert.match(String(lenient.headers['content-type']), /^application\/fhir\+json/);
+    assert.match(subject.jobs.started.at(-1)!.notes[0]!, /Accept.*went ahead under lenient handling/);
+  }
+  for (const accept of ['application/fhir+json', 'application/json', '*/*', 'text/html, application/fhir+json;q=0.5']) {
+    assert.is((await subject.app.inject({ method: 'GET', url: '/$export', headers: { ...bare, accept } })).statusCode, 202, accept);
+  }
 });
 
 test('kick-off past the engine\'s job limit: 429 with Retry-After (the engine\'s, else the configured default)', async () => {
@@ -159,18 +197,32 @@ test('authorization: every route asks for export access; no token is 401, no rol
   assert.equal(subject.accesses.slice(before), ['export', 'export', 'export', 'export', 'export']);
 });
 
-test('under a path prefix without a configured base URL, links are built from the request', async () => {
-  const { app } = await exportApp({ prefix: '/fhir', baseUrl: undefined });
-  try {
-    const response = await app.inject({ method: 'GET', url: '/fhir/Patient/$export?_type=Observation', headers: { prefer: 'respond-async', authorization: 'Bearer alice', host: 'fhir.example:8443' } });
-    assert.is(response.statusCode, 202, response.body);
-    assert.match(String(response.headers['content-location']), /^http:\/\/fhir\.example:8443\/fhir\/_export\/[0-9a-f]{32}$/);
-    const status = await app.inject({ method: 'GET', url: new URL(String(response.headers['content-location'])).pathname, headers: { authorization: 'Bearer alice' } });
-    assert.is(status.statusCode, 202);
-    assert.is((await app.inject({ method: 'GET', url: '/$export', headers: { prefer: 'respond-async', authorization: 'Bearer alice' } })).statusCode, 404);
-  } finally {
-    await app.close();
-  }
+test('links never come from the Host header: a forged Host changes nothing; only a trusted proxy forwards an origin', async () => {
+  const forged = { host: 'evil.example:8443', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http', forwarded: 'host=evil.example;proto=http' };
+  const links = async (trustedProxies: string[], headers: Record<string, string>) => {
+    const baseUrl = baseUrlResolver({ listenBase: () => 'https://fhir.internal:8443', prefix: '/fhir', trustedProxies });
+    const { app, jobs } = await exportApp({ prefix: '/fhir', baseUrl });
+    try {
+      const kicked = await app.inject({ method: 'GET', url: '/fhir/Patient/$export?_type=Observation', headers: { prefer: 'respond-async', accept: 'application/fhir+json', authorization: 'Bearer alice', ...headers } });
+      assert.is(kicked.statusCode, 202, kicked.body);
+      const location = String(kicked.headers['content-location']);
+      const id = location.slice(location.lastIndexOf('/') + 1);
+      jobs.complete(id, { output: [{ type: 'Observation', fileName: 'Observation-1.ndjson', lines: ['{}'] }] });
+      const manifest = (await app.inject({ method: 'GET', url: `/fhir/_export/${id}`, headers: { authorization: 'Bearer alice', ...headers } })).json() as { request: string; output: { url: string }[] };
+      return [location, manifest.request, manifest.output[0]!.url];
+    } finally {
+      await app.close();
+    }
+  };
+  // inject() connects from 127.0.0.1: untrusted unless listed.
+  for (const link of await links([], forged)) assert.match(link, /^https:\/\/fhir\.internal:8443\/fhir\/(_export\/|Patient\/\$export\?_type=Observation$)/, link);
+  for (const link of await links(['10.0.0.0/8', '::1'], forged)) assert.match(link, /^https:\/\/fhir\.internal:8443\/fhir\//, link);
+  const viaProxy = await links(['127.0.0.1'], { host: 'fhir.internal', 'x-forwarded-host': 'FHIR.Example.org', 'x-forwarded-proto': 'https' });
+  for (const link of viaProxy) assert.match(link, /^https:\/\/fhir\.example\.org\/fhir\//, link);
+  const rfc7239 = await links(['127.0.0.0/8'], { forwarded: 'for=10.1.2.3;host="fhir.example.org:9443";proto=https' });
+  for (const link of rfc7239) assert.match(link, /^https:\/\/fhir\.example\.org:9443\/fhir\//, link);
+  // A trusted proxy forwarding a malformed host is ignored, not echoed.
+  for (const link of await links(['127.0.0.1'], { 'x-forwarded-host': 'evil.example/path?x=<script>' })) assert.match(link, /^https:\/\/fhir\.internal:8443\/fhir\//, link);
 });
 
 test('the CapabilityStatement lists $export at system, Patient and Group level and instantiates the IG', async () => {

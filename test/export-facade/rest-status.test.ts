@@ -153,6 +153,25 @@ test('with SAS URLs configured, the manifest lists the engine\'s SAS URLs and re
   }
 });
 
+test("with SAS URLs configured, a token that may not read every file's type gets download routes (checked per file), never a SAS", async () => {
+  const jobs = new MemoryExportJobs({ maxActive: 10, sasBase: 'https://acct.blob.core.windows.net/fhir-export' });
+  const patientsOnly = (type: string) => type === 'Patient';
+  const { app } = await exportApp({ jobs, options: { manifestSasUrls: true }, callerOf: (request) => ({ principal: 'alice', correlationId: request.id, mayRead: patientsOnly }) });
+  try {
+    const id = await kickOff(app);
+    jobs.complete(id, { output: [{ type: 'Patient', fileName: 'Patient-1.ndjson', lines: patientLines }, { type: 'Observation', fileName: 'Observation-1.ndjson', lines: ['{}'] }] });
+    const manifest = (await call(app, 'GET', `/_export/${id}`)).json();
+    assert.is(manifest.requiresAccessToken, true);
+    assert.not.match(JSON.stringify(manifest), /sig=/);
+    assert.is((await call(app, 'GET', `/_export/${id}/files/Patient-1.ndjson`)).statusCode, 200);
+    const refused = await call(app, 'GET', `/_export/${id}/files/Observation-1.ndjson`);
+    assert.is(refused.statusCode, 403);
+    assert.equal([issue(refused).code, /do not cover Observation/.test(issue(refused).diagnostics ?? '')], ['forbidden', true]);
+  } finally {
+    await app.close();
+  }
+});
+
 test('polling one job faster than the configured interval is 429 with Retry-After', async () => {
   let now = new Date('2024-06-01T00:00:00Z');
   const { app } = await exportApp({ options: { minimumPollIntervalSeconds: 5, now: () => now } });

@@ -26,7 +26,9 @@ let ca: string;
 let dispose: () => void;
 
 test.before(loud('before', async () => {
-  mesh = await startMeshSetup({ accountName: 'admission', fhirEnv: { FHIR_EXPORT_MAXIMUM_NUMBER_OF_CONCURRENT_JOBS_ALLOWED: String(limit), FHIR_SMART_ENABLED: 'false' } });
+  // One client fires every kick-off: its own limit is lifted to the account's, which is what is tested here.
+  const limits = { FHIR_EXPORT_MAXIMUM_NUMBER_OF_CONCURRENT_JOBS_ALLOWED: String(limit), FHIR_EXPORT_MAXIMUM_NUMBER_OF_CONCURRENT_JOBS_PER_CLIENT: String(limit) };
+  mesh = await startMeshSetup({ accountName: 'admission', fhirEnv: { ...limits, FHIR_SMART_ENABLED: 'false' } });
   ca = mesh.routing.standIns.tls.caPem;
   const loaded = loadFhirServerConfig(undefined, mesh.fhirEnv);
   second = await startFhirServer(loaded, createLogger('fhir-server-2', 'warn'));

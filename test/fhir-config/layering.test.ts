@@ -27,7 +27,9 @@ test('with only the required settings, every other value is its documented defau
   assert.is(loaded.settings.auth.disabled, false);
   assert.equal(loaded.export, {
     storageAccountUri: undefined,
-    maximumNumberOfConcurrentJobsAllowed: 1,
+    maximumNumberOfConcurrentJobsAllowed: 4,
+    maximumNumberOfConcurrentJobsPerClient: 2,
+    destinationTimeoutSeconds: 300,
     jobHeartbeatTimeoutThresholdSeconds: 600,
     jobPollingFrequencySeconds: 60,
     maximumNumberOfResourcesPerQuery: 10_000,

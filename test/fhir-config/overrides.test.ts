@@ -28,7 +28,7 @@ function fresh(extra: Record<string, string> = {}) {
 
 test('an invalid override set is rejected whole, with one log line naming each bad field; the previous values stay', () => {
   const { effective, log } = fresh();
-  assert.equal(effective.applyOverrides({ maximumNumberOfConcurrentJobsAllowed: 4, jobPollingFrequencySeconds: 5 }, 'start-up'), { accepted: true, changed: ['maximumNumberOfConcurrentJobsAllowed', 'jobPollingFrequencySeconds'] });
+  assert.equal(effective.applyOverrides({ maximumNumberOfConcurrentJobsAllowed: 3, jobPollingFrequencySeconds: 5 }, 'start-up'), { accepted: true, changed: ['maximumNumberOfConcurrentJobsAllowed', 'jobPollingFrequencySeconds'] });
   const before = effective.current();
   const changes: ConfigurationSnapshot[] = [];
   effective.onChange((current) => changes.push(current));
@@ -46,7 +46,7 @@ test('an invalid override set is rejected whole, with one log line naming each b
   assert.match(reasons.join('\n'), /maxJobRestartCount: must be an integer from 0 to 100/);
 
   assert.is(effective.current(), before, 'the same frozen snapshot is kept');
-  assert.is(effective.current().export.maximumNumberOfConcurrentJobsAllowed, 4, 'the valid field of the rejected set is not applied either');
+  assert.is(effective.current().export.maximumNumberOfConcurrentJobsAllowed, 3, 'the valid field of the rejected set is not applied either');
   assert.equal(changes, []);
   const added = log.lines().slice(linesBefore);
   assert.is(added.length, 1);

@@ -49,16 +49,16 @@ const cases: BadCase[] = [
   { name: 'unknown type in the URL', method: 'POST', url: '/Foo', body: { resourceType: 'Foo' }, status: 404, code: 'not-found' },
   { name: 'unknown type on read', method: 'GET', url: '/Foo/1', status: 404, code: 'not-found' },
   { name: 'a type the server does not store', method: 'POST', url: '/OperationOutcome', body: { resourceType: 'OperationOutcome', issue: [] }, status: 400, code: 'not-supported' },
-  { name: 'PUT without id in the body', method: 'PUT', url: '/Patient/abc', body: okPatient, status: 400, code: 'invalid' },
-  { name: 'PUT with another id in the body', method: 'PUT', url: '/Patient/abc', body: { ...okPatient, id: 'xyz' }, status: 400, code: 'invalid' },
-  { name: 'PUT to the existing id with a body for another one', method: 'PUT', url: '/Patient/existing', body: { ...okPatient, id: 'other' }, status: 400, code: 'invalid' },
+  { name: 'PUT without id in the body', method: 'PUT', url: '/Patient/abc', body: okPatient, status: 400, code: 'required' },
+  { name: 'PUT with another id in the body', method: 'PUT', url: '/Patient/abc', body: { ...okPatient, id: 'xyz' }, status: 400, code: 'value' },
+  { name: 'PUT to the existing id with a body for another one', method: 'PUT', url: '/Patient/existing', body: { ...okPatient, id: 'other' }, status: 400, code: 'value' },
   { name: 'id with characters outside the id rule', method: 'PUT', url: '/Patient/bad_id', body: { ...okPatient, id: 'bad_id' }, status: 400, code: 'invalid' },
   { name: 'id longer than 64 characters', method: 'PUT', url: `/Patient/${'a'.repeat(65)}`, body: { ...okPatient, id: 'a'.repeat(65) }, status: 400, code: 'invalid' },
   { name: 'read with a malformed id', method: 'GET', url: '/Patient/bad_id', status: 400, code: 'invalid' },
-  { name: 'null element', method: 'POST', url: '/Patient', body: { ...okPatient, birthDate: null }, status: 400, code: 'invalid' },
+  { name: 'null element', method: 'POST', url: '/Patient', body: { ...okPatient, birthDate: null }, status: 400, code: 'structure' },
   { name: 'nesting deeper than any resource', method: 'POST', url: '/Patient', body: `{"resourceType":"Patient","extension":${'['.repeat(2000)}${']'.repeat(2000)}}`, status: 400, code: 'invalid' },
-  { name: 'meta that is not an object', method: 'POST', url: '/Patient', body: { ...okPatient, meta: 'v1' }, status: 400, code: 'invalid' },
-  { name: 'contained entry without a type', method: 'POST', url: '/Patient', body: { ...okPatient, contained: [{ id: 'x' }] }, status: 400, code: 'invalid' },
+  { name: 'meta that is not an object', method: 'POST', url: '/Patient', body: { ...okPatient, meta: 'v1' }, status: 400, code: 'structure' },
+  { name: 'contained entry without a type', method: 'POST', url: '/Patient', body: { ...okPatient, contained: [{ id: 'x' }] }, status: 400, code: 'structure' },
   { name: 'malformed If-Match', method: 'PUT', url: '/Patient/existing', body: { ...okPatient, id: 'existing' }, headers: { 'if-match': 'version-one' }, status: 400, code: 'invalid' },
   { name: 'text/plain body', method: 'POST', url: '/Patient', body: JSON.stringify(okPatient), headers: { 'content-type': 'text/plain' }, status: 415, code: 'not-supported' },
   { name: 'XML body', method: 'POST', url: '/Patient', body: '<Patient xmlns="http://hl7.org/fhir"/>', headers: { 'content-type': 'application/fhir+xml' }, status: 415, code: 'not-supported' },
@@ -78,11 +78,11 @@ const cases: BadCase[] = [
       type: 'transaction',
       entry: [
         { fullUrl: 'urn:uuid:11111111-1111-4111-8111-111111111111', resource: okPatient, request: { method: 'POST', url: 'Patient' } },
-        { resource: { resourceType: 'Observation', id: 'other', status: 'final' }, request: { method: 'PUT', url: 'Observation/ok' } },
+        { resource: { resourceType: 'Observation', id: 'other', status: 'final', code: { text: 'x' } }, request: { method: 'PUT', url: 'Observation/ok' } },
       ],
     },
     status: 400,
-    code: 'invalid',
+    code: 'value',
   },
   {
     name: 'transaction entry over the resource limit',
@@ -116,6 +116,62 @@ for (const c of cases) {
     assert.equal(await snapshot(store), before);
   });
 }
+
+test('a resource that is not valid R4 is refused with one issue per problem at its FHIRPath, and nothing is stored', async () => {
+  const before = await snapshot(store);
+  const response = await send(app, 'POST', '/Patient', { resourceType: 'Patient', birthDate: 'not-a-date', gender: 12, name: [{ use: 'nick', family: 'F' }] });
+  assert.is(response.statusCode, 400, response.body);
+  const outcome = response.json();
+  assert.equal(outcome.issue.map((i: { expression: string[] }) => i.expression[0]), ['Patient.birthDate', 'Patient.gender', 'Patient.name[0].use']);
+  assert.ok(outcome.issue.every((i: { severity: string; diagnostics: string }) => i.severity === 'error' && i.diagnostics));
+  const update = await send(app, 'PUT', '/Patient/existing', { resourceType: 'Patient', id: 'existing', gender: 'weird' });
+  assert.is(update.statusCode, 400, update.body);
+  assert.equal(update.json().issue.map((i: { code: string; expression: string[] }) => [i.code, i.expression[0]]), [['code-invalid', 'Patient.gender']]);
+  assert.equal(await snapshot(store), before);
+});
+
+const invalidEntries = (type: 'batch' | 'transaction') => ({
+  resourceType: 'Bundle',
+  type,
+  entry: [
+    { resource: okPatient, request: { method: 'POST', url: 'Patient' } },
+    { resource: { resourceType: 'Patient', gender: 12 }, request: { method: 'POST', url: 'Patient' } },
+    { resource: okPatient, request: { method: 'POST', url: 'Patient' } },
+    { resource: { resourceType: 'Patient', id: 'p3', birthDate: 'not-a-date', active: 'yes' }, request: { method: 'PUT', url: 'Patient/p3' } },
+  ],
+});
+
+test('a transaction with invalid entries writes nothing and names every problem of every entry', async () => {
+  const before = await snapshot(store);
+  const response = await send(app, 'POST', '/', invalidEntries('transaction'));
+  assert.is(response.statusCode, 400, response.body);
+  assert.equal(response.json().issue.map((i: { expression: string[] }) => i.expression[0]), ['Bundle.entry[1].resource.gender', 'Bundle.entry[3].resource.birthDate', 'Bundle.entry[3].resource.active']);
+  assert.equal(await snapshot(store), before);
+});
+
+test('a batch answers each invalid entry 400 with its own issues; the valid entries are written', async () => {
+  const count = await countDocuments(store);
+  const response = await send(app, 'POST', '/', invalidEntries('batch'));
+  assert.is(response.statusCode, 200, response.body);
+  const entries = response.json().entry as { response: { status: string; outcome?: { issue: { expression: string[] }[] } } }[];
+  assert.equal(entries.map((e) => e.response.status), ['201 Created', '400 Bad Request', '201 Created', '400 Bad Request']);
+  assert.equal(entries[1]!.response.outcome!.issue.map((i) => i.expression[0]), ['Bundle.entry[1].resource.gender']);
+  assert.equal(entries[3]!.response.outcome!.issue.map((i) => i.expression[0]), ['Bundle.entry[3].resource.birthDate', 'Bundle.entry[3].resource.active']);
+  assert.is(await countDocuments(store), count + 2);
+});
+
+test('with R4 validation switched off (r4Validation: false) the store rules still hold', async () => {
+  const loose = await appOver(store, { serviceOptions: { r4Validation: false } });
+  try {
+    const accepted = await send(loose, 'POST', '/Patient', { resourceType: 'Patient', gender: 'weird' });
+    assert.is(accepted.statusCode, 201, accepted.body);
+    const refusedNull = await send(loose, 'POST', '/Patient', { resourceType: 'Patient', gender: null });
+    assert.is(refusedNull.statusCode, 400);
+    assert.equal(refusedNull.json().issue[0].expression, ['Patient.gender']);
+  } finally {
+    await loose.close();
+  }
+});
 
 test('the failing entry of a transaction is named in the outcome', async () => {
   const response = await send(app, 'POST', '/', cases.find((c) => c.name === 'transaction with one invalid resource')!.body);

@@ -103,7 +103,7 @@ test('seeded Group members and compartments are indexed; seeding again makes new
   assert.is((await store.read('Group', group.id))?.versionId, 2);
 });
 
-test('files: NDJSON through the bulk path, a bad line reported, a Bundle and a single resource with urn:uuid references', async () => {
+test('files: NDJSON through the bulk path, bad lines (JSON, R4) reported, a Bundle and a single resource with urn:uuid references', async () => {
   const store = await freshStore(fixture);
   const dir = await mkdtemp(join(tmpdir(), 'fhir-seed-'));
   try {
@@ -115,6 +115,7 @@ test('files: NDJSON through the bulk path, a bad line reported, a Bundle and a s
         JSON.stringify({ resourceType: 'Observation', id: 'nd-2', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/nd-1' } }),
         '',
         JSON.stringify({ resourceType: 'Patient', gender: 'male' }),
+        JSON.stringify({ resourceType: 'Patient', id: 'nd-3', birthDate: 'not-a-date' }),
       ].join('\n'),
     );
     const pid = '12345678-aaaa-4bbb-8ccc-000000000001';
@@ -124,10 +125,11 @@ test('files: NDJSON through the bulk path, a bad line reported, a Bundle and a s
     const report = await loadFiles([dir], { store, service: new FhirService(store) }, { onProgress: (done) => progress.push(done) });
     assert.is(report.files, 3);
     assert.is(report.resources, 5);
-    assert.is(report.failures.length, 1);
+    assert.is(report.failures.length, 2);
     assert.match(report.failures[0]!, /a\.ndjson: line 2/);
+    assert.match(report.failures[1]!, /a\.ndjson: line 6: Patient is not valid: Patient\.birthDate: 'not-a-date' is not a valid date/, 'the bulk path validates as a write does');
     assert.equal(await store.getGroupMembers('g-1'), [`Patient/${pid}`], 'the Group loads after the Bundle that defines its member');
-    assert.is(progress.at(-1), 6);
+    assert.is(progress.at(-1), 7);
     assert.is(await countDocuments(store), 5);
   } finally {
     await rm(dir, { recursive: true, force: true });

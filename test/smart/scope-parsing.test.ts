@@ -9,7 +9,7 @@ test('v1 and v2 spellings', () => {
   assert.equal([...parseScope('system/*.write')!.permissions].sort(), ['c', 'd', 'u']);
   assert.equal([...parseScope('system/*.*')!.permissions].sort(), ['c', 'd', 'r', 's', 'u']);
   assert.is(parseScope('system/Patient.cruds')!.permissions.size, 5);
-  for (const bad of ['patient/*.read', 'user/Patient.rs', 'system/Patient.sr', 'system/Patient.', 'system/Patient.rs?category=x', 'system/patient.read', 'openid']) {
+  for (const bad of ['patient/*.read', 'user/Patient.rs', 'system/Patient.sr', 'system/Patient.', 'system/Patient.rs?category=x', 'system/patient.read', 'openid', 'system/UnknownResource.read', 'system/UnknownResource.r']) {
     assert.is(parseScope(bad), undefined, bad);
   }
 });

@@ -1,7 +1,8 @@
 /**
  * The token endpoint refuses every bad request with the RFC 6749 error it
  * deserves: invalid_client (401) for any assertion problem, invalid_request,
- * unsupported_grant_type and invalid_scope (400) for the rest. No error
+ * unsupported_grant_type and invalid_scope (400: a scope missing, naming no R4
+ * resource type, or not registered) for the rest. No error
  * answer echoes the assertion.
  */
 import { test } from 'uvu';
@@ -112,14 +113,31 @@ test('grant type, assertion type, parameters and body form', async () => {
   await expectError(JSON.stringify({ grant_type: 'client_credentials' }), 400, 'invalid_request', /x-www-form-urlencoded/, 'application/json');
 });
 
-test('scope: none registered → invalid_scope; none requested → invalid_request; v1 and v2 requests are matched by meaning', async () => {
+test('scope: none registered, none requested, or any naming no R4 type → invalid_scope; v1 and v2 requests are matched by meaning', async () => {
   await expectError(tokenRequestForm(await assertion(), 'system/Condition.read'), 400, 'invalid_scope');
   await expectError(tokenRequestForm(await assertion(), 'system/*.read'), 400, 'invalid_scope', /none of the requested/);
   await expectError(tokenRequestForm(await assertion(), 'system/Patient.write'), 400, 'invalid_scope');
-  await expectError(tokenRequestForm(await assertion(), ''), 400, 'invalid_request', /scope/);
+  await expectError(tokenRequestForm(await assertion(), ''), 400, 'invalid_scope', /scope is required/);
+  await expectError(tokenRequestForm(await assertion(), '   '), 400, 'invalid_scope', /scope is required/);
+  const noScope = new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER_ASSERTION, client_assertion: await assertion() }).toString();
+  await expectError(noScope, 400, 'invalid_scope', /scope is required/);
+  // A type R4 does not define is refused, v1 or v2, alone or beside a scope that would be granted.
+  for (const scope of ['system/UnknownResource.read', 'system/UnknownResource.r', 'system/Patient.read system/UnknownResource.rs', 'system/Patients.read', 'system/Patient.read launch']) {
+    await expectError(tokenRequestForm(await assertion(), scope), 400, 'invalid_scope', /is not a system scope on an R4 resource type/);
+  }
+  const quoted = await s.token(tokenRequestForm(await assertion(), 'system/Bad"\\Type.read'));
+  assert.not.match(String(quoted.body.error_description), /["\\]/, 'error_description stays within the RFC 6749 character set');
   const v2 = await s.token(tokenRequestForm(await assertion(), 'system/Patient.rs system/Observation.r'));
   assert.is(v2.status, 200, JSON.stringify(v2.body));
   assert.is(v2.body.scope, 'system/Patient.rs system/Observation.r');
+});
+
+test('registration refuses scopes on types R4 does not define', async () => {
+  for (const scope of ['system/UnknownResource.read', 'system/UnknownResource.rs', 'system/*.read system/Foo.read']) {
+    const res = await s.app.inject({ method: 'POST', url: '/_admin/smart/clients', payload: { scope, jwks: { keys: [client.key.publicJwk] } } });
+    assert.is(res.statusCode, 400, `${scope}: ${res.body}`);
+    assert.match(res.body, /is not a SMART system scope/);
+  }
 });
 
 test('discovery document', async () => {

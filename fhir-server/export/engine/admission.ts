@@ -7,6 +7,8 @@
  * record is full, a kick-off drops the slots of jobs that have ended (or whose
  * record never appeared within `pendingGraceMs`), so nothing has to run when a
  * job ends and a crash between admission and job creation frees itself.
+ * Each slot names the principal that took it, so one client can be held to
+ * `perClientLimit` slots and cannot take every slot of the account.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExportError } from '../ports.ts';
@@ -16,10 +18,11 @@ import { JobConflict, type JobStore } from './job-store.ts';
 /** Id of the one admission record. */
 export const admissionRecordId = 'export-admission';
 
-/** A job holding a slot since `sinceMs`. */
+/** A job holding a slot since `sinceMs`, started by `principal` (absent on slots admitted before it was recorded). */
 export interface AdmissionSlot {
   jobId: string;
   sinceMs: number;
+  principal?: string;
 }
 
 /** The admission record. */
@@ -31,13 +34,17 @@ export interface AdmissionRecord {
   _etag?: string;
 }
 
-/** The outcome of {@link admitJob}. */
-export type Admission = { admitted: true } | { admitted: false; active: number };
+/** The outcome of {@link admitJob}: refused `by` the account limit or the client's. */
+export type Admission = { admitted: true } | { admitted: false; active: number; by: 'account' | 'client' };
 
-/** Timing of admission. */
+/** Limits and timing of admission. */
 export interface AdmissionRules {
   /** Jobs that may hold a slot at once. */
   limit: number;
+  /** Slots one principal may hold at once (absent: no limit of its own). */
+  perClientLimit?: number;
+  /** Who asks (recorded on the slot). */
+  principal?: string;
   /** A slot whose job record does not exist after this long is freed (the kick-off died). */
   pendingGraceMs: number;
   /** Lost races tolerated before giving up with `unavailable` (default 40). */
@@ -59,21 +66,24 @@ async function stillActive(jobs: JobStore, slots: AdmissionSlot[], now: number, 
 async function firstRecord(jobs: JobStore, now: number): Promise<AdmissionRecord> {
   // Jobs queued or running before there was a record hold slots from the start.
   const active = (await jobs.listWork()).filter((job) => !isTerminal(job.status));
-  return { id: admissionRecordId, docType: 'export-admission', slots: active.map((job) => ({ jobId: job.id, sinceMs: now })) };
+  return { id: admissionRecordId, docType: 'export-admission', slots: active.map((job) => ({ jobId: job.id, sinceMs: now, principal: job.owner.principal })) };
 }
 
-/** Takes a slot for `jobId`, or says how many jobs hold the slots. */
+/** Takes a slot for `jobId` (within the account's and the principal's limits), or says how many jobs hold the slots. */
 export async function admitJob(jobs: JobStore, jobId: string, rules: AdmissionRules): Promise<Admission> {
   const freed = new Set<string>();
   const attempts = rules.attempts ?? 40;
+  const mine = (slots: AdmissionSlot[]) => (rules.principal === undefined ? 0 : slots.filter((slot) => slot.principal === rules.principal).length);
+  const clientFull = (slots: AdmissionSlot[]) => rules.perClientLimit !== undefined && mine(slots) >= rules.perClientLimit;
   for (let attempt = 0; attempt < attempts; attempt++) {
     const now = Date.now();
     const record = (await jobs.readAdmission()) ?? (await firstRecord(jobs, now));
     let slots = record.slots.filter((slot) => !freed.has(slot.jobId) && slot.jobId !== jobId);
-    if (slots.length >= rules.limit) slots = await stillActive(jobs, slots, now, rules.pendingGraceMs, freed);
-    if (slots.length >= rules.limit) return { admitted: false, active: slots.length };
+    if (slots.length >= rules.limit || clientFull(slots)) slots = await stillActive(jobs, slots, now, rules.pendingGraceMs, freed);
+    if (slots.length >= rules.limit) return { admitted: false, active: slots.length, by: 'account' };
+    if (clientFull(slots)) return { admitted: false, active: mine(slots), by: 'client' };
     try {
-      await jobs.writeAdmission({ ...record, slots: [...slots, { jobId, sinceMs: now }] });
+      await jobs.writeAdmission({ ...record, slots: [...slots, { jobId, sinceMs: now, ...(rules.principal !== undefined ? { principal: rules.principal } : {}) }] });
       return { admitted: true };
     } catch (error) {
       if (!(error instanceof JobConflict)) throw error;

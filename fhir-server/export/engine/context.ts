@@ -8,6 +8,7 @@ import type { DestinationResolver } from './destinations.ts';
 import type { JobStore } from './job-store.ts';
 import type { LeaseRules } from './lease.ts';
 import type { ExportEngineOptions } from './options.ts';
+import type { TokenWaits } from './waits.ts';
 
 /** Seams for tests and metrics; none is needed in production. */
 export interface EngineHooks {
@@ -27,6 +28,8 @@ export interface EngineContext {
   /** This instance's id (lease owner). */
   workerId: string;
   hooks: EngineHooks;
+  /** Since when storage tokens are missing (fed by the guarded credential). */
+  tokenWaits: TokenWaits;
 }
 
 /** The lease rules of `options`. */

@@ -15,8 +15,8 @@ import { calling, ExportFailure } from './failures.ts';
 
 /** The port to the secrets that hold client destinations (Key Vault in production). */
 export interface DestinationSecrets {
-  /** The secret's value, or undefined when there is no such secret. */
-  read(name: string): Promise<string | undefined>;
+  /** The secret's value, or undefined when there is no such secret; `abortSignal` gives up waiting. */
+  read(name: string, options?: { abortSignal?: AbortSignal }): Promise<string | undefined>;
   /** Deletes the secret (no error when it is already gone). */
   remove(name: string): Promise<void>;
 }
@@ -64,14 +64,14 @@ export class BlobDestinations implements DestinationResolver {
     if (destination.kind === 'default') {
       const container = this.#defaultService().getContainerClient(destination.container);
       if (!this.#created.has(destination.container)) {
-        await calling('Blob Storage', () => container.createIfNotExists());
+        await calling('Blob Storage', (abortSignal) => container.createIfNotExists({ abortSignal }));
         this.#created.add(destination.container);
       }
       return container;
     }
     const secrets = this.options.secrets;
     if (!secrets) throw new ExportFailure('invalid-destination', 'client destinations are not configured (no secret store)');
-    const value = await calling('Key Vault', () => secrets.read(destination.secretName));
+    const value = await calling('Key Vault', (abortSignal) => secrets.read(destination.secretName, { abortSignal }));
     if (value === undefined) throw new ExportFailure('destination-missing', `Key Vault secret '${destination.secretName}' does not exist`);
     let url: URL;
     try {

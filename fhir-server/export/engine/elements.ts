@@ -5,8 +5,8 @@
  */
 import type { FhirResource } from '../../fhir/types.ts';
 
-/** The tag that marks a subsetted resource. */
-export const subsettedTag = Object.freeze({ system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED', display: 'subsetted' });
+/** The tag that marks a subsetted resource, in its plain form: `system` and `code` only. */
+export const subsettedTag = Object.freeze({ system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' });
 
 /** The top-level elements `elements` keeps for `resourceType`; undefined when none applies (export whole). */
 export function elementsFor(elements: readonly string[], resourceType: string): Set<string> | undefined {
@@ -28,7 +28,8 @@ export function subsetResource(resource: FhirResource, kept: ReadonlySet<string>
   }
   const meta = { ...((out.meta as Record<string, unknown> | undefined) ?? {}) };
   const tags = Array.isArray(meta.tag) ? [...(meta.tag as unknown[])] : [];
-  if (!tags.some((t) => (t as { code?: string })?.code === subsettedTag.code)) tags.push({ ...subsettedTag });
+  const isSubsetted = (t: unknown) => (t as { system?: string; code?: string })?.code === subsettedTag.code && (t as { system?: string }).system === subsettedTag.system;
+  if (!tags.some(isSubsetted)) tags.push({ ...subsettedTag });
   meta.tag = tags;
   if (!('meta' in out)) {
     // Keep meta right after id, as the server writes it.

@@ -23,6 +23,7 @@ import { mutateJob, type JobStore } from './job-store.ts';
 import { resolveExportOptions, type ExportEngineOptions } from './options.ts';
 import { snapshotMsOf } from './plan.ts';
 import { toJobView } from './views.ts';
+import { TokenWaits } from './waits.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 /** What the engine is built from. */
@@ -36,6 +37,8 @@ export interface ExportEngineDeps {
   /** Lease owner id of this instance (default host-pid-random). */
   workerId?: string;
   hooks?: EngineHooks;
+  /** Token state shared with the credential the destinations use (`guardCredential`); default: its own. */
+  tokenWaits?: TokenWaits;
 }
 
 const jobIdPattern = /^[A-Za-z0-9-]{1,64}$/;
@@ -76,7 +79,7 @@ export class ExportEngine implements ExportJobs {
     const options = resolveExportOptions(deps.options);
     const logger = deps.logger ?? createLogger('export', 'info');
     const workerId = deps.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-    this.#ctx = { jobs: deps.jobs, store: deps.store, destinations: deps.destinations, options, logger, workerId, hooks: deps.hooks ?? {} };
+    this.#ctx = { jobs: deps.jobs, store: deps.store, destinations: deps.destinations, options, logger, workerId, hooks: deps.hooks ?? {}, tokenWaits: deps.tokenWaits ?? new TokenWaits() };
     this.pool = new WorkerPool(this.#ctx);
   }
 
@@ -102,9 +105,13 @@ export class ExportEngine implements ExportJobs {
     }
     const id = randomUUID();
     const limit = options.maximumNumberOfConcurrentJobsAllowed;
-    const admission = await guarded(() => admitJob(jobs, id, { limit, pendingGraceMs: admissionGraceMs }));
+    const perClient = options.maximumNumberOfConcurrentJobsPerClient;
+    const admission = await guarded(() => admitJob(jobs, id, { limit, ...(perClient ? { perClientLimit: perClient } : {}), principal: caller.principal, pendingGraceMs: admissionGraceMs }));
     if (!admission.admitted) {
-      throw new ExportError('too-many-jobs', `${admission.active} export jobs are queued or running; the limit is ${limit}`, options.tooManyJobsRetryAfterSeconds);
+      const message = admission.by === 'client'
+        ? `this client has ${admission.active} export jobs queued or running; the per-client limit is ${perClient}`
+        : `${admission.active} export jobs are queued or running; the limit is ${limit}`;
+      throw new ExportError('too-many-jobs', message, options.tooManyJobsRetryAfterSeconds);
     }
     const now = Date.now();
     const record: JobRecord = {

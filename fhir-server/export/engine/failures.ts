@@ -8,9 +8,19 @@
 import { isRestError } from '@azure/core-rest-pipeline';
 import { FhirError } from '../../fhir/errors.ts';
 import type { JobFailure } from './job-record.ts';
+import { currentItemWaits, DestinationTimeout, type WaitedService } from './waits.ts';
 
 /** Why a job failed. */
-export type FailureKind = 'destination-refused' | 'destination-missing' | 'invalid-destination' | 'credential-failed' | 'group-missing' | 'restarts-exhausted' | 'internal';
+export type FailureKind =
+  | 'destination-refused'
+  | 'destination-missing'
+  | 'invalid-destination'
+  | 'destination-timeout'
+  | 'credential-failed'
+  | 'token-timeout'
+  | 'group-missing'
+  | 'restarts-exhausted'
+  | 'internal';
 
 /** Kind -> issue code and the status the front door reports, with why. */
 const table: Record<FailureKind, { code: string; httpStatus: number }> = {
@@ -20,8 +30,12 @@ const table: Record<FailureKind, { code: string; httpStatus: number }> = {
   'destination-missing': { code: 'not-found', httpStatus: 400 },
   // The stored destination is not an https container URL.
   'invalid-destination': { code: 'invalid', httpStatus: 400 },
+  // The destination (Blob Storage, Key Vault) completed no request for export.destinationTimeoutSeconds: an upstream that does not answer.
+  'destination-timeout': { code: 'timeout', httpStatus: 504 },
   // The identity got no token (revoked, disabled, not allowed): like a refusal by the destination.
   'credential-failed': { code: 'forbidden', httpStatus: 403 },
+  // No storage token could be had for routing.tokenWaitSeconds (the routing server or Entra ID down): an upstream that does not answer.
+  'token-timeout': { code: 'timeout', httpStatus: 504 },
   // The Group of a Group export was deleted after kick-off.
   'group-missing': { code: 'not-found', httpStatus: 404 },
   // Transient failures or dead workers, more often than allowed.
@@ -59,24 +73,37 @@ export class ServiceError extends Error {
   }
 }
 
-/** A `TokenCredential` failed; `transient` when asking again later may work. */
+/** A `TokenCredential` failed; `transient` when asking again later may work; `timedOut` when tokens were missing past the token wait. */
 export class CredentialError extends Error {
   override readonly name = 'CredentialError';
   /** Wraps `cause`. */
   constructor(
     override readonly cause: unknown,
     readonly transient: boolean,
+    readonly timedOut?: { waitedMs: number; limitMs: number },
   ) {
-    super(`the export identity got no storage token: ${safeMessage(cause)}`);
+    super(
+      timedOut
+        ? `the export identity got no storage token for ${Math.round(timedOut.waitedMs / 1000)} s (limit routing.tokenWaitSeconds: ${Math.round(timedOut.limitMs / 1000)} s): ${safeMessage(cause)}`
+        : `the export identity got no storage token: ${safeMessage(cause)}`,
+    );
   }
 }
 
-/** Runs `call` against `service`, tagging its errors (credential and engine errors pass through). */
-export async function calling<T>(service: ServiceError['service'], call: () => Promise<T>): Promise<T> {
+const isWaited = (service: ServiceError['service']): service is WaitedService => service === 'Blob Storage' || service === 'Key Vault';
+
+/**
+ * Runs `call` against `service`, tagging its errors (credential and engine errors pass through).
+ * Inside a work item, a destination call (Blob Storage, Key Vault) gets an abort signal that
+ * fires after `destinationTimeoutSeconds` without an answer, which fails the job.
+ */
+export async function calling<T>(service: ServiceError['service'], call: (abortSignal?: AbortSignal) => Promise<T>): Promise<T> {
+  const waits = isWaited(service) ? currentItemWaits() : undefined;
   try {
-    return await call();
+    return await (waits ? waits.call(service as WaitedService, call) : call());
   } catch (error) {
     if (error instanceof CredentialError || error instanceof ExportFailure || error instanceof ServiceError) throw error;
+    if (error instanceof DestinationTimeout) throw new ExportFailure('destination-timeout', `${error.message} (export.destinationTimeoutSeconds)`);
     throw new ServiceError(service, error);
   }
 }
@@ -112,6 +139,7 @@ export function isTransient(error: unknown): boolean {
 export function classify(error: unknown): { transient: true; reason: string } | { transient: false; failure: ExportFailure } {
   if (error instanceof ExportFailure) return { transient: false, failure: error };
   if (error instanceof CredentialError) {
+    if (error.timedOut) return { transient: false, failure: new ExportFailure('token-timeout', error.message) };
     return error.transient ? { transient: true, reason: error.message } : { transient: false, failure: new ExportFailure('credential-failed', error.message) };
   }
   if (error instanceof ServiceError) {

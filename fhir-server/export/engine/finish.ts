@@ -22,7 +22,7 @@ async function writeErrorFile(ctx: EngineContext, job: JobRecord): Promise<FileR
   const body = Buffer.from(notes.map((note) => `${outcomeLine(note)}\n`).join(''), 'utf8');
   const container = await ctx.destinations.open(job.request.destination);
   const blob = container.getBlockBlobClient(blobNameOf(job.id, errorFileName));
-  await calling('Blob Storage', () => blob.upload(body, body.length, { blobHTTPHeaders: { blobContentType: 'application/fhir+ndjson' } }));
+  await calling('Blob Storage', (abortSignal) => blob.upload(body, body.length, { blobHTTPHeaders: { blobContentType: 'application/fhir+ndjson' }, abortSignal }));
   return [{ type: 'OperationOutcome', fileName: errorFileName, count: notes.length, sizeBytes: body.length }];
 }
 
@@ -42,7 +42,8 @@ export async function completeIfDone(ctx: EngineContext, jobId: string): Promise
     if (current.status !== 'running') return undefined;
     current.status = 'completed';
     current.endTime = new Date().toISOString();
-    current.errors = errors;
+    // Items' error files (withheld resources) are already listed; the notes file joins them once.
+    current.errors = [...current.errors.filter((file) => file.fileName !== errorFileName), ...errors];
     return current;
   });
   if (done?.status === 'completed') ctx.logger.info({ jobId, correlationId: done.correlationId, files: done.output.length, deleted: done.deleted.length }, 'export completed');

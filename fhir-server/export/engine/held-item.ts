@@ -10,10 +10,11 @@
 import type { EngineContext } from './context.ts';
 import { leaseRulesOf } from './context.ts';
 import { ServiceError } from './failures.ts';
-import type { FileRecord, JobRecord, StreamCheckpoint, StreamKind, WorkItem } from './job-record.ts';
+import { emptyStream, type FileRecord, type JobRecord, type StreamCheckpoint, type StreamKind, type WorkItem } from './job-record.ts';
 import { mutateJob } from './job-store.ts';
 import { heldItem, LeaseLost, releaseItem } from './lease.ts';
 import type { StreamHost } from './ndjson-stream.ts';
+import type { ItemWait } from './waits.ts';
 
 /** See the module comment. */
 export class HeldItem implements StreamHost {
@@ -65,14 +66,15 @@ export class HeldItem implements StreamHost {
       const seq = job.nextFileSeq[prefix] ?? 1;
       job.nextFileSeq[prefix] = seq + 1;
       fileName = `${prefix}-${seq}.ndjson`;
-      item.checkpoint[kind].fileName = fileName;
+      (item.checkpoint[kind] ??= emptyStream()).fileName = fileName;
     });
     return fileName;
   }
 
   async fileCommitted(kind: StreamKind, file: FileRecord, state: StreamCheckpoint): Promise<void> {
     await this.change((job, item) => {
-      const list = kind === 'resources' ? job.output : job.deleted; // history and deleted-resources items write `resources` files, listed as output
+      delete item.waiting;
+      const list = kind === 'resources' ? job.output : kind === 'deleted' ? job.deleted : job.errors; // history and deleted-resources items write `resources` files, listed as output
       const at = list.findIndex((f) => f.fileName === file.fileName);
       if (at >= 0) list[at] = file;
       else list.push(file);
@@ -85,17 +87,26 @@ export class HeldItem implements StreamHost {
     await this.change((_, item) => {
       item.checkpoint = snapshots;
       item.lease!.heartbeatMs = Date.now();
+      delete item.waiting;
       if (then === 'keep') return;
       item.status = then === 'done' ? 'done' : 'pending';
       delete item.lease;
     });
   }
 
-  /** Gives the item back after a transient failure (a restart, with backoff); undefined when the lease was already lost. */
-  async releaseAfterFailure(retryAfterMs: number, reason: string): Promise<JobRecord | undefined> {
+  /** Records what the item waits for (`undefined`: nothing any more), for `X-Progress`. */
+  async reportWait(wait: ItemWait | undefined): Promise<void> {
+    await this.change((_, item) => {
+      if (wait) item.waiting = wait;
+      else delete item.waiting;
+    });
+  }
+
+  /** Gives the item back after a transient failure (a restart, with backoff, waiting for `wait`); undefined when the lease was already lost. */
+  async releaseAfterFailure(retryAfterMs: number, reason: string, wait?: ItemWait): Promise<JobRecord | undefined> {
     const now = Date.now();
     try {
-      return await mutateJob(this.ctx.jobs, this.jobId, (job) => releaseItem(job, this.index, this.leaseId, now, leaseRulesOf(this.ctx.options), { retryAfterMs, reason }));
+      return await mutateJob(this.ctx.jobs, this.jobId, (job) => releaseItem(job, this.index, this.leaseId, now, leaseRulesOf(this.ctx.options), { retryAfterMs, reason, ...(wait ? { wait } : {}) }));
     } catch (error) {
       if (error instanceof LeaseLost) return undefined;
       throw error;
@@ -103,9 +114,10 @@ export class HeldItem implements StreamHost {
   }
 }
 
-/** File names of a stream: `Patient-3.ndjson`, DELETE Bundles `Patient-deleted-3.ndjson`, earlier versions `Patient-history-3.ndjson`, deleted resources `Patient-softdeleted-3.ndjson`. */
+/** File names of a stream: `Patient-3.ndjson`, DELETE Bundles `Patient-deleted-3.ndjson`, stored resources that cannot be exported `OperationOutcome-Patient-3.ndjson`, earlier versions `Patient-history-3.ndjson`, deleted resources `Patient-softdeleted-3.ndjson`. */
 export function filePrefixOf(item: WorkItem, kind: StreamKind): string {
   if (kind === 'deleted') return `${item.resourceType}-deleted`;
+  if (kind === 'errors') return `OperationOutcome-${item.resourceType}`;
   if (item.kind === 'history') return `${item.resourceType}-history`;
   if (item.kind === 'deleted-resources') return `${item.resourceType}-softdeleted`;
   return item.resourceType;

@@ -1,7 +1,8 @@
 /**
  * Runs one leased work item: scans its resources page by page from its
- * checkpoint, writes them through its two NDJSON streams (resources and
- * deletions), checkpoints every `numberOfPagesPerCommit` pages, heartbeats on
+ * checkpoint, writes them through its NDJSON streams (resources, deletions,
+ * and OperationOutcomes naming resources withheld as invalid), checkpoints
+ * every `numberOfPagesPerCommit` pages, heartbeats on
  * a timer, checks the job's status between pages (cancel stops it), and on
  * the last page commits its files and marks the item done. A stop request
  * stages what is buffered, checkpoints and gives the item back.
@@ -10,21 +11,29 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExportPosition } from '../../store/resource-store.ts';
 import { withCorrelation } from '../../observability/correlation.ts';
 import { leaseRulesOf, type EngineContext } from './context.ts';
-import { calling, classify, safeMessage } from './failures.ts';
+import { calling, classify, ExportFailure, safeMessage, ServiceError } from './failures.ts';
 import { completeIfDone, failJob, releaseIfEnded } from './finish.ts';
 import { HeldItem } from './held-item.ts';
-import { comparePositions, type JobRecord, type StreamCheckpoint, type StreamKind, type WorkItem } from './job-record.ts';
+import { comparePositions, emptyStream, type JobRecord, type StreamCheckpoint, type StreamKind, type WorkItem } from './job-record.ts';
 import { LeaseLost } from './lease.ts';
 import { deletedLine, lineRulesFor, resourceLine } from './lines.ts';
 import { NdjsonStream } from './ndjson-stream.ts';
 import { rollingBytes } from './options.ts';
 import { scanFilterOf } from './plan.ts';
+import { ItemWaits, withItemWaits, type ItemWait } from './waits.ts';
+
+// A dependency call this slow is shown in X-Progress (one job record write when it starts, one when it ends).
+const WAIT_REPORT_AFTER_MS = 1000;
 
 /** Where a resumed scan starts: the earliest `through` of the streams (undefined: from the start). */
 function resumePosition(item: WorkItem): ExportPosition | undefined {
-  const { resources, deleted } = item.checkpoint;
-  if (!resources.through || !deleted.through) return undefined;
-  return comparePositions(resources.through, deleted.through) <= 0 ? resources.through : deleted.through;
+  const { resources, deleted, errors } = item.checkpoint;
+  let earliest: ExportPosition | undefined;
+  for (const stream of errors ? [resources, deleted, errors] : [resources, deleted]) {
+    if (!stream.through) return undefined;
+    if (!earliest || comparePositions(stream.through, earliest) < 0) earliest = stream.through;
+  }
+  return earliest;
 }
 
 /** See the module comment. */
@@ -33,6 +42,7 @@ export class ItemRunner {
   #position: ExportPosition | undefined;
   readonly #held: HeldItem;
   readonly #item: WorkItem;
+  readonly #waits: ItemWaits;
   readonly #log;
 
   /** A runner for item `index` of `job` (as stored when claimed), held under `leaseId`. */
@@ -45,6 +55,16 @@ export class ItemRunner {
     this.#item = job.items[index]!;
     this.#held = new HeldItem(ctx, job.id, index, leaseId);
     this.#log = ctx.logger.child({ jobId: job.id, item: index, resourceType: this.#item.resourceType, correlationId: job.correlationId });
+    const limit = ctx.options.destinationTimeoutSeconds;
+    this.#waits = new ItemWaits(
+      {
+        ...(limit !== undefined ? { destinationTimeoutMs: limit * 1000 } : {}),
+        reportAfterMs: WAIT_REPORT_AFTER_MS,
+        tokens: ctx.tokenWaits,
+        report: (wait) => this.#held.reportWait(wait).catch((error: unknown) => this.#log.debug({ err: safeMessage(error) }, 'could not record what the item waits for')),
+      },
+      this.#item.waiting,
+    );
   }
 
   /** Asks the runner to checkpoint and give the item back at the next page boundary. */
@@ -57,7 +77,7 @@ export class ItemRunner {
     const beatMs = Math.max(200, (this.ctx.options.jobHeartbeatTimeoutThresholdSeconds * 1000) / 3);
     const timer = setInterval(() => void this.#beat(), beatMs);
     try {
-      await withCorrelation(this.job.correlationId, () => this.#work());
+      await withCorrelation(this.job.correlationId, () => withItemWaits(this.#waits, () => this.#work()));
     } catch (error) {
       await this.#recordFailure(error).catch((e: unknown) => this.#log.warn({ err: safeMessage(e) }, 'could not record the failure; the lease will time out'));
     } finally {
@@ -81,8 +101,10 @@ export class ItemRunner {
     const streams: Record<StreamKind, NdjsonStream> = {
       resources: new NdjsonStream('resources', item.resourceType, job.id, container, item.checkpoint.resources, this.#held, sizes, position),
       deleted: new NdjsonStream('deleted', 'Bundle', job.id, container, item.checkpoint.deleted, this.#held, sizes, position),
+      errors: new NdjsonStream('errors', 'OperationOutcome', job.id, container, item.checkpoint.errors ?? emptyStream(), this.#held, sizes, position),
     };
-    const snapshots = (): Record<StreamKind, StreamCheckpoint> => ({ resources: streams.resources.snapshot(), deleted: streams.deleted.snapshot() });
+    const all = Object.values(streams);
+    const snapshots = (): Record<StreamKind, StreamCheckpoint> => ({ resources: streams.resources.snapshot(), deleted: streams.deleted.snapshot(), errors: streams.errors.snapshot() });
     const rules = lineRulesFor(job, item);
     const filter = scanFilterOf(job, item);
     this.#position = resumePosition(item);
@@ -91,8 +113,7 @@ export class ItemRunner {
     await calling('the resource store', () => ctx.store.settled(job.transactionTimeMs));
     for (let pages = 1; ; pages++) {
       if (this.#stopping) {
-        await streams.resources.stage();
-        await streams.deleted.stage();
+        for (const stream of all) await stream.stage();
         await this.#held.checkpoint(snapshots(), 'give-back');
         this.#log.info({ at: this.#position ?? null }, 'work item given back');
         return;
@@ -106,23 +127,21 @@ export class ItemRunner {
         this.#position = { lastUpdatedMs: found.lastUpdatedMs, id: found.id };
         if (found.deleted && item.kind !== 'deleted-resources') await streams.deleted.append(deletedLine(item.resourceType, found.id), prev);
         else if (found.json !== undefined) {
-          const line = resourceLine(found.json, rules);
-          if (line !== undefined) await streams.resources.append(line, prev);
+          const line = resourceLine(found.json, rules, found.versionId);
+          if (line) await streams[line.stream].append(line.text, prev);
         }
       }
       await ctx.hooks.afterPage?.(job.id, item.index);
       if (!page.continuation) break;
       if (pages % ctx.options.numberOfPagesPerCommit === 0) {
-        await streams.resources.beforeCheckpoint();
-        await streams.deleted.beforeCheckpoint();
+        for (const stream of all) await stream.beforeCheckpoint();
         await this.#held.checkpoint(snapshots(), 'keep');
         await ctx.hooks.afterCheckpoint?.(job.id, item.index);
       } else await this.#held.checkStillHeld();
     }
-    await streams.resources.finish();
-    await streams.deleted.finish();
+    for (const stream of all) await stream.finish();
     await this.#held.checkpoint(snapshots(), 'done');
-    this.#log.info({ exported: streams.resources.exported, deleted: streams.deleted.exported }, 'work item done');
+    this.#log.info({ exported: streams.resources.exported, deleted: streams.deleted.exported, withheld: streams.errors.exported }, 'work item done');
     await completeIfDone(ctx, job.id);
   }
 
@@ -141,6 +160,26 @@ export class ItemRunner {
     }
   }
 
+  /**
+   * What the item waits for after a transient failure, or the failure that ends the job: a
+   * destination (Blob Storage, Key Vault) that has completed no request since its first
+   * failure for `destinationTimeoutSeconds` fails the job, counted across retries and workers.
+   */
+  #waitAfter(error: unknown, reason: string): { wait: ItemWait; failure?: undefined } | { failure: ExportFailure } {
+    const now = Date.now();
+    const short = reason.slice(0, 60);
+    if (!(error instanceof ServiceError) || (error.service !== 'Blob Storage' && error.service !== 'Key Vault')) {
+      return { wait: { cause: `a retry after: ${short}`, sinceMs: this.#item.waiting?.sinceMs ?? now } };
+    }
+    const since = this.#waits.failedSince.get(error.service) ?? now;
+    const limitSeconds = this.ctx.options.destinationTimeoutSeconds;
+    if (limitSeconds !== undefined && now - since >= limitSeconds * 1000) {
+      const message = `${error.service} has completed no request of this export for ${Math.round((now - since) / 1000)} s (limit export.destinationTimeoutSeconds: ${limitSeconds} s); last: ${safeMessage(error.cause)}`;
+      return { failure: new ExportFailure('destination-timeout', message) };
+    }
+    return { wait: { cause: `${error.service} (retrying: ${safeMessage(error.cause).slice(0, 40)})`, sinceMs: since, service: error.service } };
+  }
+
   async #onError(error: unknown): Promise<void> {
     if (error instanceof LeaseLost) {
       this.#log.info({ reason: error.message }, 'work item stopped');
@@ -148,9 +187,11 @@ export class ItemRunner {
     }
     const verdict = classify(error);
     if (!verdict.transient) return failJob(this.ctx, this.job.id, verdict.failure);
+    const wait = this.#waitAfter(error, verdict.reason);
+    if (wait.failure) return failJob(this.ctx, this.job.id, wait.failure);
     const retryAfterMs = Math.min(60_000, this.ctx.options.jobPollingFrequencySeconds * 1000 * 2 ** Math.min(10, this.job.restartCount));
     this.#log.warn({ reason: verdict.reason, retryAfterMs }, 'work item failed; it will be retried from its checkpoint');
-    const stored = await this.#held.releaseAfterFailure(retryAfterMs, verdict.reason);
+    const stored = await this.#held.releaseAfterFailure(retryAfterMs, verdict.reason, wait.wait);
     if (stored) await releaseIfEnded(this.ctx, stored);
   }
 }

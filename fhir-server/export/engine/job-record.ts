@@ -8,6 +8,7 @@
 import type { ExportJobStatus, ExportRequest } from '../ports.ts';
 import type { BucketRange } from '../../store/layout.ts';
 import type { ExportPosition } from '../../store/resource-store.ts';
+import type { ItemWait } from './waits.ts';
 
 /** A file listed in the manifest: committed, never half-written. */
 export interface FileRecord {
@@ -21,8 +22,8 @@ export interface FileRecord {
   sizeBytes: number;
 }
 
-/** Which of an item's two output streams. */
-export type StreamKind = 'resources' | 'deleted';
+/** Which of an item's output streams: resources, deletions, and the OperationOutcomes of resources withheld (docs/validation.md). */
+export type StreamKind = 'resources' | 'deleted' | 'errors';
 
 /** Durable state of one output stream of an item: its open file as staged so far. */
 export interface StreamCheckpoint {
@@ -71,8 +72,10 @@ export interface WorkItem {
   lease?: Lease;
   /** Not to be claimed before (epoch ms): backoff after a failure. */
   notBeforeMs?: number;
-  /** Durable progress per stream. */
-  checkpoint: Record<StreamKind, StreamCheckpoint>;
+  /** What the item waits for (a token, its destination, a retry), while it cannot progress. */
+  waiting?: ItemWait;
+  /** Durable progress per stream (`errors` is absent in records written before items had an error stream). */
+  checkpoint: { resources: StreamCheckpoint; deleted: StreamCheckpoint; errors?: StreamCheckpoint };
 }
 
 /** What a Patient or Group export is limited to. */

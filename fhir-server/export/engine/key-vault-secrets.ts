@@ -33,9 +33,9 @@ export function keyVaultDestinationSecrets(options: KeyVaultSecretsOptions): Des
 /** `client` as `DestinationSecrets`. */
 export function secretClientDestinationSecrets(client: SecretClient): DestinationSecrets {
   return {
-    async read(name) {
+    async read(name, options = {}) {
       try {
-        return (await client.getSecret(name)).value;
+        return (await client.getSecret(name, { abortSignal: options.abortSignal })).value;
       } catch (error) {
         if (statusOf(error) === 404) return undefined;
         throw error;

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { ExportFailure, jobFailure } from './failures.ts';
 import type { JobRecord, WorkItem } from './job-record.ts';
+import type { ItemWait } from './waits.ts';
 
 /** The worker no longer holds the item (taken over, or the job ended). */
 export class LeaseLost extends Error {
@@ -78,9 +79,10 @@ export function heldItem(job: JobRecord, index: number, leaseId: string): WorkIt
 
 /**
  * Gives item `index` back: pending again with its checkpoint. `retryAfterMs` (a failure)
- * counts a restart and delays the next claim; past the limit the job fails with `reason`.
+ * counts a restart, delays the next claim and records what the item waits for (`wait`);
+ * past the limit the job fails with `reason`.
  */
-export function releaseItem(job: JobRecord, index: number, leaseId: string, now: number, rules: LeaseRules, failed?: { retryAfterMs: number; reason: string }): JobRecord {
+export function releaseItem(job: JobRecord, index: number, leaseId: string, now: number, rules: LeaseRules, failed?: { retryAfterMs: number; reason: string; wait?: ItemWait }): JobRecord {
   const item = heldItem(job, index, leaseId);
   item.status = 'pending';
   delete item.lease;
@@ -90,5 +92,6 @@ export function releaseItem(job: JobRecord, index: number, leaseId: string, now:
     return markFailed(job, new ExportFailure('restarts-exhausted', `the job failed ${job.restartCount} times (limit ${rules.maxRestarts}); last: ${failed.reason}`), now);
   }
   item.notBeforeMs = now + failed.retryAfterMs;
+  if (failed.wait) item.waiting = failed.wait;
   return job;
 }

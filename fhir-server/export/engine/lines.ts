@@ -1,11 +1,15 @@
 /**
  * What a work item writes for each scanned item: the store's JSON text as is
- * (byte for byte what GET returns), or — only when the request needs it — the
- * resource parsed, checked against `_typeFilter` and the patient scope, and
- * subsetted by `_elements`. Deletions become Bundle lines (Bulk Data IG v2).
+ * (byte for byte what GET returns), or the resource checked against
+ * `_typeFilter` and the patient scope and subsetted by `_elements`. A resource
+ * with a value that is no value of its FHIR datatype (stored before validation
+ * on write, docs/validation.md) is not written: an OperationOutcome naming it
+ * goes to the item's error stream instead. Deletions become Bundle lines
+ * (Bulk Data IG v2).
  */
 import { patientCompartmentsOf } from '../../fhir/compartments.ts';
 import type { FhirResource } from '../../fhir/types.ts';
+import { exportBlockers, storedResourceIssues } from '../../fhir/validation/stored-resource.ts';
 import { elementsFor, subsetResource } from './elements.ts';
 import type { JobRecord, WorkItem } from './job-record.ts';
 import { matchesTypeFilter, parseTypeFilter, type TypeFilter } from './type-filter.ts';
@@ -44,14 +48,40 @@ function owned(resource: FhirResource, owner: NonNullable<LineRules['owner']>): 
   return first === owner.slice;
 }
 
-/** The NDJSON line for a live resource's `json`, or undefined when the rules leave it out. */
-export function resourceLine(json: string, rules: LineRules): string | undefined {
-  if (rules.typeFilters.length === 0 && !rules.elements && !rules.anyPatient && !rules.owner) return json;
+/** One NDJSON line and the stream it goes to. */
+export interface Line {
+  /** `resources` for the resource, `errors` for the OperationOutcome of a withheld one. */
+  stream: 'resources' | 'errors';
+  /** The line, without its newline. */
+  text: string;
+}
+
+/** The line for a live resource's `json` (version `versionId`), or undefined when the rules leave it out. */
+export function resourceLine(json: string, rules: LineRules, versionId?: number): Line | undefined {
   const resource = JSON.parse(json) as FhirResource;
   if (rules.typeFilters.length > 0 && !rules.typeFilters.some((filter) => matchesTypeFilter(resource, filter))) return undefined;
   if (rules.anyPatient && patientCompartmentsOf(resource).length === 0) return undefined;
   if (rules.owner && !owned(resource, rules.owner)) return undefined;
-  return rules.elements ? JSON.stringify(subsetResource(resource, rules.elements)) : json;
+  if (exportBlockers(resource).length > 0) return { stream: 'errors', text: JSON.stringify(withheldOutcome(resource, versionId)) };
+  return { stream: 'resources', text: rules.elements ? JSON.stringify(subsetResource(resource, rules.elements)) : json };
+}
+
+/** The OperationOutcome of a resource not exported: what is wrong in it (errors: why it was withheld; warnings: other problems). */
+export function withheldOutcome(resource: FhirResource, versionId?: number): Record<string, unknown> {
+  const name = `${resource.resourceType}/${String(resource.id)}${versionId === undefined ? '' : ` (version ${versionId})`}`;
+  const issues = storedResourceIssues(resource);
+  return {
+    resourceType: 'OperationOutcome',
+    issue: [
+      {
+        severity: 'error',
+        code: 'invalid',
+        diagnostics: `${name} was not exported: it holds values that are not valid values of their FHIR datatypes (it was stored before the server validated writes). Correct it (PUT a valid version) and export again.`,
+        expression: [resource.resourceType],
+      },
+      ...issues.map((found) => ({ severity: found.breaksDatatype ? 'error' : 'warning', code: found.code, diagnostics: found.diagnostics, expression: [found.expression] })),
+    ],
+  };
 }
 
 /** The line for a deletion of `resourceType/id`: a transaction Bundle with one DELETE entry. */

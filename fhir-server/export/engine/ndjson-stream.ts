@@ -107,7 +107,7 @@ export class NdjsonStream {
     const body = Buffer.from(this.#chunks.join(''), 'utf8');
     const blockId = Buffer.from(`${this.#nonce}-${String(this.#blocks++).padStart(6, '0')}`).toString('base64');
     const blob = this.container.getBlockBlobClient(blobNameOf(this.jobId, this.#durable.fileName));
-    await calling('Blob Storage', () => blob.stageBlock(blockId, body, body.length));
+    await calling('Blob Storage', (abortSignal) => blob.stageBlock(blockId, body, body.length, { abortSignal }));
     this.#durable.blockIds.push(blockId);
     this.#durable.bytes += body.length;
     this.#durable.count += this.#bufferCount;
@@ -124,7 +124,7 @@ export class NdjsonStream {
     const { fileName, blockIds, bytes, count } = this.#durable;
     if (!fileName || blockIds.length === 0) return;
     const blob = this.container.getBlockBlobClient(blobNameOf(this.jobId, fileName));
-    await calling('Blob Storage', () => blob.commitBlockList(blockIds, { blobHTTPHeaders: { blobContentType: 'application/fhir+ndjson' } }));
+    await calling('Blob Storage', (abortSignal) => blob.commitBlockList(blockIds, { blobHTTPHeaders: { blobContentType: 'application/fhir+ndjson' }, abortSignal }));
     delete this.#durable.fileName;
     this.#durable.blockIds = [];
     this.#durable.bytes = 0;

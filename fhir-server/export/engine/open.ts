@@ -17,6 +17,7 @@ import type { JobStore } from './job-store.ts';
 import { guardCredential } from './guarded-credential.ts';
 import { keyVaultDestinationSecrets } from './key-vault-secrets.ts';
 import type { ExportEngineOptions } from './options.ts';
+import { TokenWaits } from './waits.ts';
 
 /** What {@link openExportEngine} needs. */
 export interface OpenExportEngineOptions {
@@ -54,8 +55,10 @@ export async function openExportEngine(o: OpenExportEngineOptions): Promise<Expo
   let secrets: DestinationSecrets | undefined;
   if (o.keyVault && 'secrets' in o.keyVault) secrets = o.keyVault.secrets;
   else if (o.keyVault) secrets = keyVaultDestinationSecrets({ vaultUrl: o.keyVault.vaultUrl, credential: o.keyVault.credential, ...(o.caPem ? { caPem: o.caPem } : {}) });
+  const tokenWaits = new TokenWaits();
+  const tokenWaitMs = o.options?.tokenWaitSeconds === undefined ? undefined : o.options.tokenWaitSeconds * 1000;
   const destinations = new BlobDestinations({
-    credential: guardCredential(o.credential, o.onStorageToken),
+    credential: guardCredential(o.credential, { waits: tokenWaits, ...(o.onStorageToken ? { onToken: o.onStorageToken } : {}), ...(tokenWaitMs !== undefined ? { tokenWaitMs } : {}) }),
     ...(o.options?.storageAccountUri ? { storageAccountUri: o.options.storageAccountUri } : {}),
     ...(secrets ? { secrets } : {}),
     ...(o.caPem ? { caPem: o.caPem } : {}),
@@ -69,5 +72,6 @@ export async function openExportEngine(o: OpenExportEngineOptions): Promise<Expo
     ...(o.logger ? { logger: o.logger } : {}),
     ...(o.workerId ? { workerId: o.workerId } : {}),
     ...(o.hooks ? { hooks: o.hooks } : {}),
+    tokenWaits,
   });
 }

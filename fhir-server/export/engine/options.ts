@@ -25,6 +25,12 @@ export interface ExportJobConfiguration {
   storageAccountUri?: string;
   /** Container used when a default destination names none. */
   defaultContainer: string;
+  /** Queued + running jobs one client (caller principal) may have; absent: only the account limit. Default in the config schema. */
+  maximumNumberOfConcurrentJobsPerClient?: number;
+  /** A destination (Blob Storage, Key Vault) that completes no request of a job for this long fails it (504); absent: never. Default in the config schema. */
+  destinationTimeoutSeconds?: number;
+  /** Storage tokens missing this long (routing.tokenWaitSeconds) fail the job (504); absent: retried as restarts. */
+  tokenWaitSeconds?: number;
 }
 
 /** Engine options: the configuration plus internal knobs. */
@@ -83,6 +89,9 @@ export function resolveExportOptions(overrides: Partial<ExportEngineOptions> = {
   const problems = positive.filter((key) => !(typeof out[key] === 'number' && (out[key] as number) > 0)).map((key) => `${key} must be a positive number`);
   if (!Number.isInteger(out.maxJobRestartCount) || out.maxJobRestartCount < 0) problems.push('maxJobRestartCount must be a whole number ≥ 0');
   if (out.rollingFileSizeBytes !== undefined && !(out.rollingFileSizeBytes > 0)) problems.push('rollingFileSizeBytes must be positive');
+  for (const key of ['maximumNumberOfConcurrentJobsPerClient', 'destinationTimeoutSeconds', 'tokenWaitSeconds'] as const) {
+    if (out[key] !== undefined && !((out[key] as number) > 0)) problems.push(`${key} must be a positive number`);
+  }
   if (problems.length > 0) throw new ExportError('invalid', `export configuration: ${problems.join('; ')}`);
   return Object.freeze(out);
 }

@@ -65,12 +65,14 @@ async function typesOf(job: JobRecord, store: ResourceStore, notes: string[]): P
   const wanted = types.length > 0 ? [...new Set(types)] : await store.listResourceTypes();
   if (level === 'system') return wanted;
   const covered = wanted.filter((type) => compartmentTypes.has(type));
-  for (const type of wanted) if (types.length > 0 && !compartmentTypes.has(type)) notes.push(`${type} is not in the Patient compartment; a ${level} export leaves it out`);
+  for (const type of wanted) {
+    if (types.length > 0 && !compartmentTypes.has(type)) notes.push(`_type ${type}: ${type} is not in the Patient compartment, so this ${level}-level export has no ${type} output`);
+  }
   return covered;
 }
 
 function newItem(resourceType: string, total: number, extra: Partial<WorkItem> = {}): WorkItem {
-  return { index: 0, resourceType, status: 'pending', total, checkpoint: { resources: emptyStream(), deleted: emptyStream() }, ...extra };
+  return { index: 0, resourceType, status: 'pending', total, checkpoint: { resources: emptyStream(), deleted: emptyStream(), errors: emptyStream() }, ...extra };
 }
 
 /** Live resources an item will read (its progress total; deletions are not counted). */

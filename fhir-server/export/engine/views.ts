@@ -39,5 +39,8 @@ export function toJobView(job: JobRecord, retentionHours: number): ExportJobView
     view.expireTime = new Date(Date.parse(job.endTime) + retentionHours * 3_600_000).toISOString();
   }
   if (job.failure) view.failure = { ...job.failure };
+  const waits = job.status === 'running' ? job.items.filter((item) => item.status !== 'done' && item.waiting).map((item) => item.waiting!) : [];
+  const longest = waits.sort((a, b) => a.sinceMs - b.sinceMs)[0];
+  if (longest) view.waiting = { cause: longest.cause, since: new Date(longest.sinceMs).toISOString() };
   return view;
 }

@@ -38,6 +38,19 @@ export interface FileLinks {
   requiresAccessToken: boolean;
 }
 
+/**
+ * The resource type a caller must be able to read to download `fileName` of `job`: an output
+ * file's type; for a deleted-resources file the type whose deletions it lists (its Bundles
+ * carry ids of that type); null for an error file (notes on the request, no resource data);
+ * undefined when the job lists no such file.
+ */
+export function typeNeededFor(job: ExportJobView, fileName: string): string | null | undefined {
+  const output = job.output.find((file) => file.fileName === fileName);
+  if (output) return output.type;
+  if (job.deleted.some((file) => file.fileName === fileName)) return /^([A-Za-z]+)-deleted-\d+\.ndjson$/.exec(fileName)?.[1] ?? '*';
+  return job.errors.some((file) => file.fileName === fileName) ? null : undefined;
+}
+
 /** See the module comment. */
 export class ExportFrontDoor {
   readonly #deps: FrontDoorDeps;
@@ -94,8 +107,8 @@ export class ExportFrontDoor {
   /**
    * Links to a completed job's files: for a client destination the blobs in the client's
    * own container (no query; the client reads them with its own credentials, so no access
-   * token); else SAS URLs when configured and available for every file, else download
-   * routes under `baseUrl`.
+   * token); else SAS URLs when configured, available for every file and the caller's token
+   * may read every file's type; else download routes under `baseUrl`.
    */
   async fileLinks(job: ExportJobView, caller: ExportCaller, baseUrl: string): Promise<FileLinks> {
     const route = (file: ExportFileView) => `${baseUrl}/_export/${encodeURIComponent(job.id)}/files/${encodeURIComponent(file.fileName)}`;
@@ -104,7 +117,12 @@ export class ExportFrontDoor {
       return { urlOf: (file) => file.url ?? route(file), requiresAccessToken: false };
     }
     const sas = this.#deps.jobs.fileSasUrl?.bind(this.#deps.jobs);
-    if (this.#deps.options.manifestSasUrls && sas && files.length > 0) {
+    // A SAS URL is a credential of its own: only for files of types the caller's token may read (else download routes, checked per file).
+    const mayReadAll = files.every((file) => {
+      const needed = typeNeededFor(job, file.fileName);
+      return !caller.mayRead || needed === null || (needed !== undefined && caller.mayRead(needed));
+    });
+    if (this.#deps.options.manifestSasUrls && sas && files.length > 0 && mayReadAll) {
       const urls = await Promise.all(files.map((file) => sas(job.id, file.fileName, caller).catch((err: unknown) => Promise.reject(fromExportError(err)))));
       if (urls.every((url): url is string => typeof url === 'string')) {
         const byName = new Map(files.map((file, i) => [file.fileName, urls[i]!]));
@@ -114,9 +132,20 @@ export class ExportFrontDoor {
     return { urlOf: route, requiresAccessToken: true };
   }
 
-  /** Opens a file of the caller's completed job, or not-found. */
+  /**
+   * Opens a file of the caller's completed job, or not-found. A caller whose token limits reads
+   * by type (`mayRead`) is refused (forbidden) a file of a type it may not read, even of its own job.
+   */
   async openFile(id: string, fileName: string, caller: ExportCaller) {
     if (!isFileName(fileName)) throw fileNotFound(id, fileName);
+    if (caller.mayRead) {
+      const job = await this.get(id, caller);
+      const needed = typeNeededFor(job, fileName);
+      if (needed === undefined) throw fileNotFound(id, fileName);
+      if (needed !== null && !caller.mayRead(needed)) {
+        throw new FhirError('forbidden', `The access token's scopes do not cover ${needed}, the resource type in ${fileName}; downloading it needs system/${needed}.read (or .r)`);
+      }
+    }
     return this.#call(id, () => this.#deps.jobs.openFile(id, fileName, caller), () => fileNotFound(id, fileName));
   }
 

@@ -51,10 +51,24 @@ export function kickoffOf(message: StartExportRequest, baseUrl: string): Kickoff
   };
 }
 
-function requestUrlOf(sent: string, fallback: string): string {
-  if (sent === '') return fallback;
-  if (sent.length > 2048 || !/^https?:\/\/[^\s]+$/i.test(sent)) throw new FhirError('invalid', 'request_url must be an absolute http(s) URL', { expression: 'request_url' });
-  return sent;
+/**
+ * The manifest's `request`: `derived` (this server's kick-off URL for the level) when the
+ * client sent none; else the client's URL only if it is that same URL (same origin, same
+ * path, no credentials or fragment), optionally with a query.
+ */
+function requestUrlOf(sent: string, derived: string): string {
+  if (sent === '') return derived;
+  const refuse = () => new FhirError('invalid', `request_url must be this server's kick-off URL ${derived} (a query may follow), or be left empty`, { expression: 'request_url' });
+  if (sent.length > 2048 || /[\s\u0000-\u001f\u007f]/.test(sent)) throw refuse();
+  let url: URL;
+  try {
+    url = new URL(sent);
+  } catch {
+    throw refuse();
+  }
+  const expected = new URL(derived);
+  if (url.origin !== expected.origin || url.pathname !== expected.pathname || url.username !== '' || url.password !== '' || url.hash !== '') throw refuse();
+  return url.toString();
 }
 
 const states: Record<ExportJobStatus, ExportJobState> = {

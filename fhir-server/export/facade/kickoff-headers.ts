@@ -1,19 +1,31 @@
-/** The kick-off headers: `Accept` (FHIR JSON or absent) and `Prefer` (`respond-async`, `handling=`). */
+/** The kick-off headers: `Accept` (FHIR JSON) and `Prefer` (`respond-async`, `handling=`). */
 import { FhirError } from '../../fhir/errors.ts';
 
 // Media ranges that admit application/fhir+json (the only format of a kick-off's OperationOutcome).
 const acceptable = new Set(['application/fhir+json', 'application/json', 'application/*', '*/*']);
 
-/** Refuses an `Accept` header that rules out `application/fhir+json`; absent is fine. */
-export function checkAccept(accept: string | undefined): void {
-  if (accept === undefined || accept.trim() === '') return;
+/** What is wrong with `accept` (the header as sent, `''` when absent), or undefined when it allows application/fhir+json. */
+function acceptProblem(accept: string): { kind: 'invalid' | 'not-supported'; text: string } | undefined {
+  if (accept.trim() === '') return { kind: 'invalid', text: 'The kick-off has no Accept header; the Bulk Data IG requires Accept: application/fhir+json' };
   const ranges = accept.split(',').map((range) => {
     const [type = '', ...params] = range.split(';').map((part) => part.trim());
     const q = params.find((p) => /^q=/i.test(p));
     return { type: type.toLowerCase(), q: q ? Number(q.slice(2)) : 1 };
   });
-  if (ranges.some((range) => acceptable.has(range.type) && range.q > 0)) return;
-  throw new FhirError('not-supported', 'Accept must allow application/fhir+json: a kick-off answers only in FHIR JSON', { expression: 'Accept' });
+  if (ranges.some((range) => acceptable.has(range.type) && range.q > 0)) return undefined;
+  return { kind: 'not-supported', text: `Accept "${accept.slice(0, 100)}" does not allow application/fhir+json, the only format a kick-off answers in` };
+}
+
+/**
+ * Checks `Accept` (REST; `''` when the header is absent): it must allow
+ * application/fhir+json. With strict handling a missing or excluding header
+ * refuses the kick-off (400); with lenient handling it proceeds and `note` records it.
+ */
+export function checkAccept(accept: string, handling: Preferences['handling'], note: (text: string) => void): void {
+  const problem = acceptProblem(accept);
+  if (!problem) return;
+  if (handling === 'strict') throw new FhirError(problem.kind, `${problem.text}. The kick-off was refused (strict handling)`, { expression: 'Accept' });
+  note(`${problem.text}. The kick-off went ahead under lenient handling and answers in application/fhir+json`);
 }
 
 /** What `Prefer` asks for. */

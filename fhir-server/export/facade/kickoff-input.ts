@@ -28,7 +28,7 @@ export interface KickoffInput {
   form: 'query' | 'body';
   /** Parameters in order. */
   parameters: RawParameter[];
-  /** `Accept` header (REST), when sent. */
+  /** REST: the `Accept` header as sent (`''` when absent). Absent for gRPC, whose answers are its own messages. */
   accept?: string;
   /** `Prefer` header (REST); gRPC passes the handling it asked for as `respond-async, handling=...`. */
   prefer?: string;

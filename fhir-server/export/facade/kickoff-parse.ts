@@ -2,8 +2,10 @@
  * The one kick-off validator of both front doors. It turns a `KickoffInput`
  * into an `ExportRequest` (destination still unresolved) or throws a
  * `FhirError` naming the parameter and why. Malformed values are refused in
- * any handling; unknown or unsupported parameters and types are refused with
+ * any handling; unknown or unsupported parameters and types, and an `Accept`
+ * header that is missing or rules out FHIR JSON, are refused with
  * `Prefer: handling=strict` (the default) and noted with `handling=lenient`.
+ * A refusal says the kick-off was refused; a note says what became of the value.
  */
 import { FhirError } from '../../fhir/errors.ts';
 import { isValidId } from '../../fhir/ids.ts';
@@ -13,7 +15,7 @@ import { parseInstant } from './instant.ts';
 import { checkAccept, parsePrefer } from './kickoff-headers.ts';
 import type { KickoffInput, RawParameter } from './kickoff-input.ts';
 import { checkAssociatedData, checkElement, checkPatientReference, invalidParameter, splitList } from './kickoff-lists.ts';
-import { typesAndFilters } from './kickoff-types.ts';
+import { typesAndFilters, type Unsupported } from './kickoff-types.ts';
 import type { KickoffOptions } from './options.ts';
 
 /** A validated kick-off: the request without its destination, and the destination to resolve. */
@@ -33,12 +35,13 @@ const maxParameters = 500;
 
 /** Validates `input`; see the module comment. */
 export function parseKickoff(input: KickoffInput, options: KickoffOptions): ParsedKickoff {
-  checkAccept(input.accept);
   const { handling } = parsePrefer(input.prefer);
   const notes: string[] = [];
-  const unsupported = (parameter: string, message: string) => {
-    if (handling === 'strict') throw new FhirError('not-supported', message, { expression: parameter });
-    notes.push(message);
+  const note = (text: string) => void notes.push(text);
+  if (input.accept !== undefined) checkAccept(input.accept, handling, note);
+  const unsupported: Unsupported = (parameter, problem, consequence) => {
+    if (handling === 'strict') throw new FhirError('not-supported', `${problem}. The kick-off was refused (strict handling)`, { expression: parameter });
+    notes.push(`${problem}; ${consequence} (lenient handling)`);
   };
   if (input.level === 'group' && !isValidId(input.groupId)) throw invalidParameter('Group id', 'must be a FHIR id ([A-Za-z0-9-.]{1,64})');
   if (input.parameters.length > maxParameters) throw new FhirError('invalid', `A kick-off may carry at most ${maxParameters} parameters`);
@@ -48,14 +51,14 @@ export function parseKickoff(input: KickoffInput, options: KickoffOptions): Pars
     if (parameter.name === 'patient' && input.form === 'query') throw invalidParameter('patient', 'is accepted only in a POST Parameters body');
     checkValueKind(parameter);
     if (!singleValued.has(parameter.name) && !listValued.has(parameter.name)) {
-      unsupported(parameter.name, `Unknown parameter ${parameter.name.slice(0, 64)}: $export does not define it`);
+      unsupported(parameter.name, `Unknown parameter ${parameter.name.slice(0, 64)}: $export does not define it`, 'it was ignored');
       continue;
     }
     byName.set(parameter.name, [...(byName.get(parameter.name) ?? []), parameter.value]);
   }
   for (const [name, values] of byName) {
     if (singleValued.has(name) && values.length > 1) throw invalidParameter(name, 'may be given only once');
-    if (notImplemented.has(name)) unsupported(name, `${name} is not supported by this server`);
+    if (notImplemented.has(name)) unsupported(name, `${name} is not supported by this server`, 'it was ignored');
   }
   const one = (name: string) => byName.get(name)?.[0];
   const many = (name: string) => byName.get(name) ?? [];
@@ -71,15 +74,15 @@ export function parseKickoff(input: KickoffInput, options: KickoffOptions): Pars
   let until = instantOf('_until', one('_until'));
   if (until && since && Date.parse(until) < Date.parse(since)) throw invalidParameter('_until', 'is before _since');
   if (until && !options.features.until) {
-    unsupported('_until', '_until is not supported; it was ignored');
+    unsupported('_until', '_until is not supported by this server', 'it was ignored: the export runs to the kick-off time');
     until = undefined;
   }
 
-  const { types, typeFilters } = typesAndFilters(input.level, many('_type'), byName.has('_typeFilter') ? many('_typeFilter') : undefined, options.features.typeFilter, unsupported);
+  const { types, typeFilters } = typesAndFilters(input.level, many('_type'), byName.has('_typeFilter') ? many('_typeFilter') : undefined, options.features.typeFilter, unsupported, note);
 
   let elements = [...new Set(splitList('_elements', many('_elements')).map(checkElement))];
   if (elements.length > 0 && !options.features.elements) {
-    unsupported('_elements', '_elements is not supported; it was ignored');
+    unsupported('_elements', '_elements is not supported by this server', 'it was ignored: resources are exported whole');
     elements = [];
   }
 
@@ -87,7 +90,7 @@ export function parseKickoff(input: KickoffInput, options: KickoffOptions): Pars
   if (patients.length > 0) {
     if (input.level === 'system') throw invalidParameter('patient', 'does not apply to a system-level export');
     if (!options.features.patient) {
-      unsupported('patient', 'patient is not supported; it was ignored');
+      unsupported('patient', 'patient is not supported by this server', 'it was ignored: every patient of the export is included');
       patients = [];
     }
   }
@@ -95,7 +98,7 @@ export function parseKickoff(input: KickoffInput, options: KickoffOptions): Pars
   const includeAssociatedData: string[] = [];
   for (const value of new Set(splitList('includeAssociatedData', many('includeAssociatedData')).map(checkAssociatedData))) {
     if (options.features.includeAssociatedData.includes(value)) includeAssociatedData.push(value);
-    else unsupported('includeAssociatedData', `includeAssociatedData ${value} is not supported; it was ignored`);
+    else unsupported('includeAssociatedData', `includeAssociatedData ${value} is not supported by this server`, 'it was ignored');
   }
 
   const request: ParsedKickoff['request'] = {

@@ -11,12 +11,18 @@ export function percentOf(job: ExportJobView): number {
   return Math.max(0, Math.min(99, Math.floor((exported * 100) / total)));
 }
 
-/** `X-Progress` (under 100 characters, percentage first): `45% complete, 12000 of 26000 resources`. */
-export function progressText(job: ExportJobView): string {
+/**
+ * `X-Progress` (percentage first, at most 120 characters): `45% complete, 12000 of 26000 resources`,
+ * and what a job that cannot progress waits for: `…; waiting 40 s for a storage token from the routing server`.
+ */
+export function progressText(job: ExportJobView, now: Date = new Date()): string {
   const percent = `${percentOf(job)}% complete`;
   if (job.status === 'queued') return `${percent}, queued`;
   const { exported, total } = job.progress;
-  return total > 0 ? `${percent}, ${exported} of ${total} resources` : `${percent}, counting resources`;
+  const text = total > 0 ? `${percent}, ${exported} of ${total} resources` : `${percent}, counting resources`;
+  if (!job.waiting) return text;
+  const seconds = Math.max(0, Math.round((now.getTime() - Date.parse(job.waiting.since)) / 1000));
+  return `${text}; waiting ${seconds} s for ${job.waiting.cause}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 120);
 }
 
 /** One manifest file item. */

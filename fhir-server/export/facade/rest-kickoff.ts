@@ -24,7 +24,7 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-/** The 202 body: the job queued, and what lenient handling left out. */
+/** The 202 body: the job queued, and the request's notes (what lenient handling left out, what has no output). */
 function acceptedOutcome(job: ExportJobView): OperationOutcome {
   return {
     resourceType: 'OperationOutcome',
@@ -54,7 +54,7 @@ export function kickoffRoutes(scope: FastifyInstance, deps: KickoffRouteDeps): v
         ...(endpoint.level === 'group' ? { groupId: request.params.id } : {}),
         form: isGet ? 'query' : 'body',
         parameters: isGet ? parametersFromQuery(query) : parametersFromBody(request.body),
-        accept: header(request, 'accept'),
+        accept: header(request, 'accept') ?? '',
         prefer: header(request, 'prefer'),
         requestUrl: `${base}/${endpoint.operation(request.params.id)}${isGet && query ? `?${query}` : ''}`,
       };

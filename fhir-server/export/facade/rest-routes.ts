@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CapabilityRegistry } from '../../fhir/capabilities.ts';
 import { FhirError } from '../../fhir/errors.ts';
 import { sendResource } from '../../http/fhir-reply.ts';
+import { baseUrlOf, type BaseUrlOf } from '../../http/base-url.ts';
 import { sendError } from '../../http/fhir-routes.ts';
 import type { ExportCaller, ExportJobs } from '../ports.ts';
 import { registerExportCapabilities } from './capabilities.ts';
@@ -36,8 +37,8 @@ export interface ExportRoutesDeps {
   destinations?: DestinationDeps;
   /** Lists the operations here when given. */
   capabilities?: CapabilityRegistry;
-  /** Public base URL (no trailing slash); default: from the request. */
-  baseUrl?: string;
+  /** Base URL of every link (a fixed URL, or `baseUrlResolver`'s function); never taken from the request's Host header. */
+  baseUrl: string | BaseUrlOf;
   /** Path prefix of the FHIR base (default none). */
   prefix?: string;
   /** Kick-off log (default: the app's). */
@@ -51,7 +52,7 @@ type FileParams = { Params: { id: string; file: string } };
 export function registerExportRoutes(app: FastifyInstance, deps: ExportRoutesDeps): ExportFrontDoor {
   const prefix = (deps.prefix ?? '').replace(/\/$/, '');
   const frontDoor = new ExportFrontDoor({ jobs: deps.jobs, options: facadeOptions(deps.options), destinations: deps.destinations, logger: deps.logger ?? app.log });
-  const baseOf = (request: FastifyRequest) => deps.baseUrl ?? `${request.protocol}://${request.host}${prefix}`;
+  const baseOf = baseUrlOf(deps.baseUrl);
   const enter = async (request: FastifyRequest) => {
     await deps.authorize(request, 'export');
     return deps.callerOf(request);
@@ -81,7 +82,7 @@ export function registerExportRoutes(app: FastifyInstance, deps: ExportRoutesDep
         }
         if (job.status !== 'completed') {
           frontDoor.pacePoll(job.id, caller);
-          reply.header('x-progress', progressText(job)).header('retry-after', String(frontDoor.options.statusRetryAfterSeconds));
+          reply.header('x-progress', progressText(job, frontDoor.options.now())).header('retry-after', String(frontDoor.options.statusRetryAfterSeconds));
           return reply.code(202).send();
         }
         const links = await frontDoor.fileLinks(job, caller, baseOf(request));

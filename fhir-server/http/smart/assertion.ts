@@ -23,8 +23,8 @@ export interface AssertionVerifierDeps {
   keys: ClientKeys;
   /** Ids already used. */
   replay: ReplayCache;
-  /** The token endpoint URL (the only accepted `aud`). */
-  tokenEndpoint: () => string;
+  /** The token endpoint URL(s) the assertion's `aud` may name (the only accepted audiences). */
+  tokenEndpoint: () => string | string[];
   /** Clock skew tolerated, in seconds (default 30). */
   clockToleranceSeconds?: number;
   /** Clock (tests). */
@@ -59,6 +59,7 @@ export async function verifyClientAssertion(assertion: string, deps: AssertionVe
   if (typeof claims.iss !== 'string' || claims.iss === '' || claims.sub !== claims.iss) throw refuse('the assertion needs iss and sub, both the client_id');
   const client = await deps.registry.get(claims.iss);
   if (!client) throw refuse('the assertion names no registered client');
+  if (client.disabled) throw refuse('the client is disabled');
   if (header.jku !== undefined && header.jku !== client.jwksUri) throw refuse("the assertion's jku is not the client's registered jwks_uri");
 
   let exp: number;

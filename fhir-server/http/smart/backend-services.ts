@@ -79,18 +79,29 @@ export class SmartBackendServices {
     this.#options.logger?.info({ keySource: this.signingKeys.description }, 'SMART access-token signing keys loaded');
   }
 
-  /** The token endpoint URL (the `aud` client assertions must name). */
+  /** The server's own base URL (issuer and audience of its access tokens). */
+  baseUrl(): string {
+    return this.#options.baseUrl();
+  }
+
+  /** The token endpoint URL under the server's own base URL (an `aud` client assertions may name). */
   tokenEndpoint(): string {
     return `${this.#options.baseUrl()}${TOKEN_PATH}`;
   }
 
-  /** What the token endpoint logic needs. */
-  tokenServiceDeps(): TokenServiceDeps {
-    return { registry: this.registry, keys: this.clientKeys, replay: this.replay, tokenEndpoint: () => this.tokenEndpoint(), tokens: this.tokens, now: this.#options.now };
+  /**
+   * What the token endpoint logic needs. `requestEndpoint` is the token endpoint under the
+   * request's base URL (`base-url.ts`: from configuration or a trusted proxy, never the Host
+   * header); an assertion may name it or this server's own endpoint as its audience.
+   */
+  tokenServiceDeps(requestEndpoint?: string): TokenServiceDeps {
+    const own = this.tokenEndpoint();
+    const audiences = requestEndpoint && requestEndpoint !== own ? [own, requestEndpoint] : own;
+    return { registry: this.registry, keys: this.clientKeys, replay: this.replay, tokenEndpoint: () => audiences, tokens: this.tokens, now: this.#options.now };
   }
 
   /** The REST bearer path accepting this server's access tokens. */
   bearerPath(): BearerTokenPath {
-    return smartBearerPath(this.tokens);
+    return smartBearerPath(this.tokens, this.registry);
   }
 }

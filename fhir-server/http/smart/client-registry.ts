@@ -11,6 +11,8 @@ export interface SmartClientRegistry {
   list(): Promise<SmartClient[]>;
   /** Removes a client; false when there was none. */
   delete(clientId: string): Promise<boolean>;
+  /** Applies `change` to a stored client; the client as stored, or undefined when there is none. */
+  update(clientId: string, change: Pick<SmartClient, 'disabled'>): Promise<SmartClient | undefined>;
 }
 
 /** A registry in memory. */
@@ -32,5 +34,13 @@ export class MemorySmartClientRegistry implements SmartClientRegistry {
 
   async delete(clientId: string): Promise<boolean> {
     return this.#clients.delete(clientId);
+  }
+
+  async update(clientId: string, change: Pick<SmartClient, 'disabled'>): Promise<SmartClient | undefined> {
+    const client = this.#clients.get(clientId);
+    if (!client) return undefined;
+    const updated = { ...client, ...change };
+    this.#clients.set(clientId, updated);
+    return structuredClone(updated);
   }
 }

@@ -1,7 +1,9 @@
 /**
  * The SMART client registry over HTTP (admin access): `POST /_admin/smart/clients`
  * registers (`{ scope, jwks | jwks_uri, client_name? }` → 201 with the
- * generated `client_id`), `GET` lists, `GET /:id` reads, `DELETE /:id` removes.
+ * generated `client_id`), `GET` lists, `GET /:id` reads, `PATCH /:id` with
+ * `{ "disabled": true | false }` disables or enables, `DELETE /:id` removes.
+ * Disabling or deleting a client ends its access tokens too (bearer-path.ts).
  * A `jwks_uri` is fetched once at registration to check it.
  */
 import type { FastifyInstance } from 'fastify';
@@ -10,7 +12,7 @@ import { FhirError } from '../../fhir/errors.ts';
 import type { FhirServerAuthorize } from '../auth.ts';
 import { sendError } from '../fhir-routes.ts';
 import type { SmartBackendServices } from './backend-services.ts';
-import { checkRegistration, clientView, type SmartClient } from './client.ts';
+import { checkClientUpdate, checkRegistration, clientView, type SmartClient } from './client.ts';
 
 type ClientParams = { Params: { id: string } };
 
@@ -39,6 +41,14 @@ export function registerClientRoutes(app: FastifyInstance, smart: SmartBackendSe
         await authorize(request, 'admin');
         const client = await smart.registry.get(request.params.id);
         if (!client) throw new FhirError('not-found', `No SMART client ${request.params.id}`);
+        return reply.code(200).header('cache-control', 'no-store').type('application/json').send(json(clientView(client)));
+      });
+      scope.patch<ClientParams>('/:id', { bodyLimit: 16 * 1024 }, async (request, reply) => {
+        await authorize(request, 'admin');
+        const change = checkClientUpdate(request.body);
+        const client = await smart.registry.update(request.params.id, change);
+        if (!client) throw new FhirError('not-found', `No SMART client ${request.params.id}`);
+        request.log.info({ clientId: client.clientId, disabled: client.disabled === true }, client.disabled ? 'SMART client disabled' : 'SMART client enabled');
         return reply.code(200).header('cache-control', 'no-store').type('application/json').send(json(clientView(client)));
       });
       scope.delete<ClientParams>('/:id', async (request, reply) => {

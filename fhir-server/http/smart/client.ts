@@ -21,10 +21,12 @@ export interface SmartClient {
   readonly jwksUri?: string;
   /** ISO time of registration. */
   readonly createdAt: string;
+  /** True while an operator has disabled it: no new tokens, and its tokens are refused. */
+  readonly disabled?: boolean;
 }
 
 /** What a registration says, checked. */
-export type SmartClientRegistration = Omit<SmartClient, 'clientId' | 'createdAt'>;
+export type SmartClientRegistration = Omit<SmartClient, 'clientId' | 'createdAt' | 'disabled'>;
 
 /** Signing algorithms accepted for client assertions. */
 export const assertionAlgorithms = Object.freeze(['RS384', 'ES384'] as const);
@@ -101,5 +103,16 @@ export function clientView(client: SmartClient): Record<string, unknown> {
     token_endpoint_auth_method: 'private_key_jwt',
     grant_types: ['client_credentials'],
     created_at: client.createdAt,
+    disabled: client.disabled === true,
   };
+}
+
+/** Checks a client update (`PATCH`): `{ "disabled": true | false }`; answers the new value. */
+export function checkClientUpdate(body: unknown): { disabled: boolean } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('The body must be a JSON object', '$');
+  const input = body as Record<string, unknown>;
+  const unknown = Object.keys(input).find((key) => key !== 'disabled');
+  if (unknown !== undefined) throw invalid(`${unknown.slice(0, 40)} cannot be changed; only disabled can`, unknown.slice(0, 40));
+  if (typeof input.disabled !== 'boolean') throw invalid('disabled must be true or false', 'disabled');
+  return { disabled: input.disabled };
 }

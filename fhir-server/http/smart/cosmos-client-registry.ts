@@ -2,8 +2,10 @@
  * `SmartClientRegistry` on Cosmos DB: one document per client in the account
  * database's service container (`system`, partition `/pk`), all in the one
  * partition `smart-clients` so a listing is a single-partition query. Reads
- * (hits) are cached briefly per instance, so a deleted client stops authenticating
- * everywhere within `cacheSeconds`.
+ * (found or not) are cached briefly per instance (bounded, `cacheSeconds`,
+ * default 5): every SMART request checks its client here, so a client deleted or
+ * disabled on any instance stops authenticating everywhere within `cacheSeconds`
+ * (at once on the instance that changed it).
  */
 import type { Container, CosmosClient, ItemDefinition } from '@azure/cosmos';
 import { LRUCache } from 'lru-cache';
@@ -33,6 +35,9 @@ function storeError(err: unknown, doing: string): FhirError {
   return new FhirError('unavailable', `The SMART client registry failed while ${doing} (${typeof status === 'number' ? `HTTP ${status}` : 'no response'}); retry later`, { retryAfterSeconds: 5, cause: err });
 }
 
+/** How long a client read is used, by default (the revocation delay across instances). */
+export const defaultClientCacheSeconds = 5;
+
 /** Opens (creating if needed) the container and returns the registry. */
 export async function openCosmosSmartClientRegistry(client: CosmosClient, options: { databaseId: string; containerId?: string; cacheSeconds?: number }): Promise<CosmosSmartClientRegistry> {
   const container = await ensureContainer(client, options.databaseId, options.containerId ?? 'system', '/pk');
@@ -44,10 +49,10 @@ export class CosmosSmartClientRegistry implements SmartClientRegistry {
   readonly #container: Container;
   readonly #cache: LRUCache<string, { client?: SmartClient }>;
 
-  /** Wraps a container partitioned on `/pk`. */
-  constructor(container: Container, cacheSeconds = 30) {
+  /** Wraps a container partitioned on `/pk`; client reads are used for `cacheSeconds`. */
+  constructor(container: Container, cacheSeconds = defaultClientCacheSeconds) {
     this.#container = container;
-    this.#cache = new LRUCache({ max: 1000, ttl: Math.max(1, cacheSeconds) * 1000 });
+    this.#cache = new LRUCache({ max: 10_000, ttl: Math.max(1, cacheSeconds) * 1000 });
   }
 
   async create(client: SmartClient): Promise<void> {
@@ -65,12 +70,39 @@ export class CosmosSmartClientRegistry implements SmartClientRegistry {
     if (cached) return cached.client;
     try {
       const { resource } = await this.#container.item(documentId(clientId), smartClientPartition).read<SmartClientDocument>();
-      // Only hits are cached: a client registered on another instance is found at once.
-      if (resource?.client) this.#cache.set(clientId, { client: resource.client });
+      // Misses are cached too (ids are fresh UUIDs, so a new client is never one looked up before).
+      this.#cache.set(clientId, resource?.client ? { client: resource.client } : {});
       return resource?.client;
     } catch (err) {
-      if (statusOf(err) === 404) return undefined;
+      if (statusOf(err) === 404) {
+        this.#cache.set(clientId, {});
+        return undefined;
+      }
       throw storeError(err, 'reading a client');
+    }
+  }
+
+  async update(clientId: string, change: Pick<SmartClient, 'disabled'>): Promise<SmartClient | undefined> {
+    if (!isClientId(clientId)) return undefined;
+    const item = this.#container.item(documentId(clientId), smartClientPartition);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const { resource } = await item.read<SmartClientDocument>();
+        if (!resource?.client) return undefined;
+        const updated: SmartClient = { ...resource.client, ...change };
+        try {
+          await item.replace<SmartClientDocument>({ ...resource, client: updated }, { accessCondition: { type: 'IfMatch', condition: resource._etag! } });
+          return updated;
+        } catch (err) {
+          // Another instance changed it meanwhile: read it again (a few times).
+          if (statusOf(err) !== 412 || attempt >= 4) throw err;
+        }
+      }
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw storeError(err, 'updating a client');
+    } finally {
+      this.#cache.delete(clientId);
     }
   }
 

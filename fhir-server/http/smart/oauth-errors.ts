@@ -12,7 +12,7 @@ export const oauthErrorStatus: Readonly<Record<OAuthErrorCode, number>> = Object
   invalid_request: 400, // a parameter is missing, repeated or malformed
   invalid_client: 401, // the client assertion did not authenticate a registered client
   unsupported_grant_type: 400, // only client_credentials is offered
-  invalid_scope: 400, // nothing requested is registered for the client
+  invalid_scope: 400, // no scope, a scope on a type R4 does not define, or nothing requested is registered for the client
   temporarily_unavailable: 503, // a client's JWKS or the signing key cannot be reached; retry later
 });
 

@@ -4,9 +4,10 @@
  * errors as RFC 6749 JSON) and the client registry under `/_admin/smart/clients`
  * (admin access). Assertions and tokens never reach a log.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CapabilityRegistry } from '../../fhir/capabilities.ts';
 import type { FhirServerAuthorize } from '../auth.ts';
+import { baseUrlOf, type BaseUrlOf } from '../base-url.ts';
 import { registerClientRoutes } from './client-routes.ts';
 import type { SmartBackendServices } from './backend-services.ts';
 import { TOKEN_PATH } from './backend-services.ts';
@@ -21,6 +22,8 @@ export interface SmartRoutesDeps {
   authorize: FhirServerAuthorize;
   /** Adds `rest.security` to the CapabilityStatement when given. */
   capabilities?: CapabilityRegistry;
+  /** Base URL of the advertised token endpoint (`baseUrlResolver`); default: the SMART issuer's base URL. */
+  baseUrl?: string | BaseUrlOf;
 }
 
 const FORM_BODY_LIMIT = 64 * 1024;
@@ -32,10 +35,12 @@ function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {
 
 /** Registers the routes on `app`. */
 export function registerSmartRoutes(app: FastifyInstance, smart: SmartBackendServices, deps: SmartRoutesDeps): void {
-  if (deps.capabilities) registerSmartCapabilities(deps.capabilities, () => smart.tokenEndpoint());
+  if (deps.capabilities) registerSmartCapabilities(deps.capabilities);
+  const baseOf: BaseUrlOf = deps.baseUrl ? baseUrlOf(deps.baseUrl) : () => smart.baseUrl();
+  const tokenEndpointOf = (request: FastifyRequest) => `${baseOf(request)}${TOKEN_PATH}`;
 
-  app.get('/.well-known/smart-configuration', async (_request, reply) =>
-    reply.code(200).header('cache-control', 'public, max-age=300').type('application/json').send(JSON.stringify(smartConfiguration(smart.tokenEndpoint()))),
+  app.get('/.well-known/smart-configuration', async (request, reply) =>
+    reply.code(200).header('cache-control', 'public, max-age=300').type('application/json').send(JSON.stringify(smartConfiguration(tokenEndpointOf(request)))),
   );
 
   app.register(async (scope) => {
@@ -56,7 +61,7 @@ export function registerSmartRoutes(app: FastifyInstance, smart: SmartBackendSer
       if (!(request.body instanceof URLSearchParams)) throw new OAuthError('invalid_request', 'the body must be application/x-www-form-urlencoded');
       let outcome;
       try {
-        outcome = await exchangeClientCredentials(request.body, smart.tokenServiceDeps());
+        outcome = await exchangeClientCredentials(request.body, smart.tokenServiceDeps(tokenEndpointOf(request)));
       } catch (err) {
         if (err instanceof OAuthError) throw err;
         throw new OAuthError('temporarily_unavailable', 'the token could not be issued right now; retry later', { cause: err });

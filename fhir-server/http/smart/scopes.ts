@@ -1,8 +1,10 @@
 /**
  * SMART system scopes, v1 (`system/Patient.read`, `.write`, `.*`) and v2
  * (`system/Patient.rs`, permissions in `cruds` order) syntax alike, as sets
- * of permissions per resource type (`*` for every type).
+ * of permissions per resource type (`*` for every type). Types are R4's
+ * (`fhir/resource-types.ts`); a scope on any other name is no scope.
  */
+import { isResourceType } from '../../fhir/resource-types.ts';
 
 /** One SMART v2 permission: create, read, update, delete, search. */
 export type SmartPermission = 'c' | 'r' | 'u' | 'd' | 's';
@@ -20,11 +22,12 @@ export interface SmartScope {
 const v1Permissions: Record<string, SmartPermission[]> = { read: ['r', 's'], write: ['c', 'u', 'd'], '*': ['c', 'r', 'u', 'd', 's'] };
 const scopePattern = /^system\/(\*|[A-Z][A-Za-z]{0,63})\.([A-Za-z*]+)$/;
 
-/** Parses one system scope; undefined when it is not one (other contexts, v2 query parameters, bad permissions). */
+/** Parses one system scope; undefined when it is not one (other contexts, v2 query parameters, bad permissions, a type R4 does not define). */
 export function parseScope(text: string): SmartScope | undefined {
   const match = scopePattern.exec(text);
   if (!match) return undefined;
   const [, type, perms] = match as unknown as [string, string, string];
+  if (type !== '*' && !isResourceType(type)) return undefined;
   if (v1Permissions[perms]) return { text, type, permissions: new Set(v1Permissions[perms]) };
   // v2: a non-empty subsequence of "cruds", in that order.
   if (!/^c?r?u?d?s?$/.test(perms) || perms === '') return undefined;

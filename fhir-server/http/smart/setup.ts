@@ -46,7 +46,7 @@ function signingKeySource(settings: FhirSettings, deps: SmartSetupDeps): Signing
 
 /** Opens the registry, loads the signing keys and returns the running services. */
 export async function openSmartBackendServices(settings: FhirSettings, deps: SmartSetupDeps): Promise<SmartBackendServices> {
-  const registry = await openCosmosSmartClientRegistry(deps.cosmos, { databaseId: deps.databaseId });
+  const registry = await openCosmosSmartClientRegistry(deps.cosmos, { databaseId: deps.databaseId, cacheSeconds: settings.smart.clientCacheSeconds });
   const smart = new SmartBackendServices({
     registry,
     signingKeys: signingKeySource(settings, deps),

@@ -6,7 +6,7 @@
 import { verifyClientAssertion, type AssertionVerifierDeps } from './assertion.ts';
 import type { SmartAccessTokens } from './access-tokens.ts';
 import { OAuthError } from './oauth-errors.ts';
-import { grantScopes, splitScopes } from './scopes.ts';
+import { grantScopes, parseScope, splitScopes } from './scopes.ts';
 
 /** The assertion type SMART clients use. */
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -31,6 +31,9 @@ const single = (form: URLSearchParams, name: string): string | undefined => {
   return values[0];
 };
 
+// error_description allows printable ASCII except `"` and `\` (RFC 6749 §5.2); long values are cut.
+const printable = (text: string) => `'${text.replace(/[^\x20-\x7e]|["\\]/g, '?').slice(0, 80)}'`;
+
 /** Answers one token request; throws `OAuthError`. The outcome's `clientId` is for logs. */
 export async function exchangeClientCredentials(form: URLSearchParams, deps: TokenServiceDeps): Promise<{ response: TokenResponse; clientId: string }> {
   const grantType = single(form, 'grant_type');
@@ -46,7 +49,10 @@ export async function exchangeClientCredentials(form: URLSearchParams, deps: Tok
   const client = await verifyClientAssertion(assertion, deps);
   if (clientIdParam !== undefined && clientIdParam !== client.clientId) throw new OAuthError('invalid_client', 'client_id does not match the assertion');
   const requested = splitScopes(scope);
-  if (requested.length === 0) throw new OAuthError('invalid_request', 'scope is required, e.g. "system/*.read"');
+  if (requested.length === 0) throw new OAuthError('invalid_scope', 'scope is required, e.g. "system/*.read"');
+  // A scope this server cannot grant by its syntax or type (not "fewer scopes than asked") refuses the whole request.
+  const unknown = requested.find((text) => !parseScope(text));
+  if (unknown !== undefined) throw new OAuthError('invalid_scope', `${printable(unknown)} is not a system scope on an R4 resource type (system/<Type or *>.<read, write, * or cruds>)`);
   const granted = grantScopes(requested, client.scopes);
   if (granted.length === 0) throw new OAuthError('invalid_scope', 'none of the requested scopes is registered for this client');
 
