@@ -63,6 +63,9 @@ interface PresenceDocument {
 
 const presencePk = 'writers';
 
+/** How often a reader waiting for another writer looks at its presence again. */
+const settlePollMs = 250;
+
 const shared = new Map<string, WriteClock>();
 const clientIds = new WeakMap<object, string>();
 
@@ -137,10 +140,15 @@ export class WriteClock {
   async settled(instantMs: number): Promise<void> {
     const local = [...this.#inFlight.values()].filter((w) => w.ms <= instantMs).map((w) => w.landed);
     await Promise.all(local);
-    const others = await this.#otherWriters();
-    const waitUntil = Math.max(0, ...others.map((until) => Math.min(until, instantMs) + this.#options.writeTimeoutMs + this.#options.clockSkewMs));
-    const waitMs = waitUntil - Date.now();
-    if (waitMs > 0) await sleep(waitMs);
+    // Another writer holding a lease that reaches back to the instant: wait until its writes of then have run
+    // out their timeout, or until it retires its lease (nothing in flight), whichever comes first.
+    for (;;) {
+      const others = await this.#otherWriters();
+      const waitUntil = Math.max(0, ...others.map((until) => Math.min(until, instantMs) + this.#options.writeTimeoutMs + this.#options.clockSkewMs));
+      const waitMs = waitUntil - Date.now();
+      if (waitMs <= 0) return;
+      await sleep(Math.min(waitMs, settlePollMs));
+    }
   }
 
   // Renews the presence lease when less than two write timeouts of it remain (one request per lease, not per write).
