@@ -44,9 +44,12 @@ import { RefreshTokenUpkeep } from './routing/refresh-token-upkeep.ts';
 import { connectRouting } from './routing/routing-connection.ts';
 import { RoutingTokenCredential } from './routing/routing-token-credential.ts';
 import { readOverridesAtStartup } from './routing/startup-overrides.ts';
+import { SearchService } from './search/search-service.ts';
+import { cosmosSearchSource } from './search/search-source.ts';
 import { openCosmosResourceStore } from './store/cosmos-resource-store.ts';
 import { openWhenCosmosAnswers } from './store/cosmos-startup.ts';
 import { startHistoryRetention } from './store/retention.ts';
+import { warmFhirDefinitions } from './fhir/warm-up.ts';
 import { startTransactionRecovery } from './store/recovery.ts';
 
 /** A running fhir-server. */
@@ -96,6 +99,7 @@ function keyVaultCredential(kv: LoadedConfiguration['settings']['keyVault'], aut
 /** Starts the fhir-server described by `loaded`. */
 export async function startFhirServer(loaded: LoadedConfiguration, logger: Logger, seams: FhirServerSeams = {}): Promise<RunningFhirServer> {
   const settings = loaded.settings;
+  logger.info({ ms: warmFhirDefinitions() }, 'R4 definitions, validation tables and search extraction built');
   const caPem = read(settings.trust.caFile);
   // Endpoints that client destinations and SMART jwks_uri fetches may reach although not public (local testing only).
   const allowedEndpoints = HostPortAllowList.parse(settings.keyVault.allowedDestinationHosts);
@@ -156,6 +160,7 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
   const capabilities = new CapabilityRegistry();
   const app = buildApp({
     service: new FhirService(store),
+    search: new SearchService(cosmosSearchSource(store.container)),
     capabilities,
     authorize: auth.authorize,
     logger,

@@ -70,7 +70,7 @@ export class CapabilityRegistry {
       this.#operations
         .filter((o) => (type ? o.resourceTypes?.includes(type) : !o.resourceTypes?.length))
         .map((o) => ({ name: o.name, definition: o.definition, ...(o.documentation ? { documentation: o.documentation } : {}) }));
-    const resource = r4ResourceTypes
+    const resource = r4ResourceTypes()
       .filter((type) => !transientResourceTypes.has(type))
       .map((type) => {
         const operation = operationsOf(type);

@@ -1,29 +1,31 @@
 /**
  * Patient compartment membership and Group membership of a resource, computed
  * once at write time and stored beside it so exports can select by patient.
+ * Membership follows the R4 Patient CompartmentDefinition: each of its search
+ * parameters for the resource's type is evaluated through the parameter's own
+ * FHIRPath expression (compiled once per type, ../search/compile.ts).
  */
-import { patientCompartmentPaths } from './patient-compartment.ts';
+import { parametersOf } from '../search/parameters.ts';
+import { referencedType } from '../search/compile.ts';
+import { r4Definitions } from './definitions.ts';
 import { parseReference } from './references.ts';
 import { isJsonObject } from './types.ts';
 import type { FhirResource } from './types.ts';
 
-function valuesAt(node: unknown, path: readonly string[]): unknown[] {
-  if (Array.isArray(node)) return node.flatMap((item) => valuesAt(item, path));
-  if (path.length === 0) return [node];
-  if (!isJsonObject(node)) return [];
-  return valuesAt(node[path[0]!], path.slice(1));
+/** A set computed on first use (the definitions are read only when something asks). */
+function lazySet<T>(make: () => ReadonlySet<T>): ReadonlySet<T> {
+  let made: ReadonlySet<T> | undefined;
+  return new Proxy(new Set<T>(), {
+    get(_target, property) {
+      made ??= make();
+      const value: unknown = Reflect.get(made, property, made);
+      return typeof value === 'function' ? value.bind(made) : value;
+    },
+  });
 }
 
-function referencesAt(resource: FhirResource, path: string): string[] {
-  return valuesAt(resource, path.split('.'))
-    .map((value) => (isJsonObject(value) && typeof value.reference === 'string' ? value.reference : undefined))
-    .filter((value): value is string => value !== undefined);
-}
-
-function patientRef(reference: string): string | undefined {
-  const parsed = parseReference(reference);
-  return parsed?.type === 'Patient' ? `Patient/${parsed.id}` : undefined;
-}
+/** Resource types the R4 Patient CompartmentDefinition places in a Patient's compartment (through at least one parameter). */
+export const patientCompartmentTypes: ReadonlySet<string> = lazySet(() => new Set(r4Definitions().patientCompartment.keys()));
 
 /**
  * The Patient compartments (`Patient/<id>`) `resource` belongs to: a Patient's own,
@@ -33,10 +35,13 @@ function patientRef(reference: string): string | undefined {
 export function patientCompartmentsOf(resource: FhirResource): string[] {
   const out = new Set<string>();
   if (resource.resourceType === 'Patient' && resource.id) out.add(`Patient/${resource.id}`);
-  for (const path of patientCompartmentPaths[resource.resourceType] ?? []) {
-    for (const reference of referencesAt(resource, path)) {
-      const ref = patientRef(reference);
-      if (ref) out.add(ref);
+  const codes = r4Definitions().patientCompartment.get(resource.resourceType) ?? [];
+  const parameters = parametersOf(resource.resourceType);
+  for (const code of codes) {
+    for (const { value } of parameters.get(code)?.extractor?.extract(resource) ?? []) {
+      if (referencedType(value) !== 'Patient') continue;
+      const parsed = parseReference((value as { reference: string }).reference);
+      if (parsed?.type === 'Patient') out.add(`Patient/${parsed.id}`);
     }
   }
   return [...out].sort();

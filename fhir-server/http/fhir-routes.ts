@@ -1,6 +1,6 @@
 /**
  * The FHIR R4 REST API over fastify: create, read, vread, update, delete,
- * history, batch/transaction, and the CapabilityStatement. Routes live in their own
+ * history, batch/transaction, search (`GET [type]`, `POST [type]/_search`) and the CapabilityStatement. Routes live in their own
  * encapsulated scope, so their body parsing and error answers (OperationOutcome)
  * do not leak into other routes of the app.
  */
@@ -10,6 +10,8 @@ import { answerTo } from '../fhir/error-table.ts';
 import { FhirError } from '../fhir/errors.ts';
 import { parseIfMatch } from '../fhir/etag.ts';
 import type { FhirService } from '../fhir/fhir-service.ts';
+import { addSearchCapabilities } from '../search/capability.ts';
+import type { SearchService } from '../search/search-service.ts';
 import { checkUrlType } from '../fhir/validate.ts';
 import { baseUrlOf, type BaseUrlOf } from './base-url.ts';
 import { fromHttpError } from './fhir-errors.ts';
@@ -35,6 +37,8 @@ export interface FhirRoutesDeps {
   service: FhirService;
   /** What `GET /metadata` lists. */
   capabilities: CapabilityRegistry;
+  /** Search; without it `GET [type]` answers not-supported. */
+  search?: SearchService;
   /** Optional access check, called before any work. */
   authorize?: AuthorizeHook;
   /** Base URL of every link (a fixed URL, or `baseUrlResolver`'s function); never taken from the request's Host header. */
@@ -50,6 +54,14 @@ export const fhirBodyLimitDefaults = Object.freeze({ bundleBytes: 10 * 1024 * 10
 
 type TypeParams = { Params: { type: string } };
 type InstanceParams = { Params: { type: string; id: string } };
+
+/** The search parameters of a request: its query string, then (POST `_search`) its form body, in order. */
+function searchParamsOf(request: FastifyRequest): [string, string][] {
+  const question = request.url.indexOf('?');
+  const params = [...new URLSearchParams(question < 0 ? '' : request.url.slice(question + 1))];
+  if (typeof request.body === 'string') params.push(...new URLSearchParams(request.body));
+  return params;
+}
 
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
@@ -71,7 +83,8 @@ export function buildFhirRoutes(app: FastifyInstance, deps: FhirRoutesDeps): voi
   const prefix = (deps.prefix ?? '').replace(/\/$/, '');
   const baseOf = baseUrlOf(deps.baseUrl);
   const authorize = async (request: FastifyRequest, access: FhirAccess) => deps.authorize?.(request, access);
-  const { service } = deps;
+  const { service, search } = deps;
+  if (search) deps.capabilities.extend(addSearchCapabilities);
 
   app.register(
     async (scope) => {
@@ -102,10 +115,18 @@ export function buildFhirRoutes(app: FastifyInstance, deps: FhirRoutesDeps): voi
         return sendWrite(request, reply, baseOf(request), result);
       });
 
-      scope.get<TypeParams>('/:type', async (request) => {
+      const runSearch = async (request: FastifyRequest<TypeParams>, reply: FastifyReply) => {
         await authorize(request, 'read');
         checkUrlType(request.params.type);
-        throw new FhirError('not-supported', `Search (GET ${request.params.type}) is not supported; read by id`);
+        if (!search) throw new FhirError('not-supported', `Search (GET ${request.params.type}) is not supported; read by id`);
+        const strict = /handling\s*=\s*strict/i.test(header(request, 'prefer') ?? '');
+        return sendResource(reply, 200, await search.search(request.params.type, searchParamsOf(request), { baseUrl: baseOf(request), strict }));
+      };
+      scope.get<TypeParams>('/:type', runSearch);
+      // Form bodies only here: a create or update with one stays an unsupported media type.
+      scope.register(async (forms) => {
+        forms.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+        forms.post<TypeParams>('/:type/_search', runSearch);
       });
 
       const queryOf = (request: FastifyRequest) => new URLSearchParams(request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '');

@@ -51,7 +51,7 @@ export const storeDefaults = Object.freeze({ containerId: 'resource-versions', s
 
 /**
  * Index policy of the version container. Resource bodies are not indexed (nothing queries
- * inside them: search reads its own index values), which keeps a write's RU charge near the
+ * inside them: search reads its own index values `idx`, see docs/search.md), which keeps a write's RU charge near the
  * size of what is queried rather than of the whole resource. The composite indexes serve the
  * export scan (lastUpdatedMs, rid) and history listings (lastUpdatedMs, resourceType, rid), in
  * either direction.

@@ -8,6 +8,8 @@
 import { groupMembersOf, patientCompartmentsOf } from '../fhir/compartments.ts';
 import type { FhirResource } from '../fhir/types.ts';
 import { bucketOf, historyDocumentId, layoutVersion, openEnd, partitionKeyOf } from './layout.ts';
+import { lastUpdatedSortKey, searchIndexOf } from '../search/search-index.ts';
+import type { SearchIndex } from '../search/search-index.ts';
 import type { ExportItem, ReadResult, VersionInfo } from './resource-store.ts';
 
 export { bucketOf, partitionKeyOf } from './layout.ts';
@@ -40,6 +42,8 @@ export interface ResourceDocument {
   identifiers: { system?: string; value: string }[];
   /** Group only: member references (`Type/id`). */
   members?: string[];
+  /** Search index of the version (../search/search-index.ts); a deletion keeps that of the version it deleted; absent when indexing is off. */
+  idx?: SearchIndex;
   /** The resource exactly as GET serves it (meta.versionId and meta.lastUpdated included); live versions only. */
   resource?: FhirResource;
   /** Deletions only: the version it deleted, as it was (for `_deleted` exports and filters over deletions). */
@@ -91,6 +95,8 @@ export function liveDocument(resource: FhirResource & { id: string }, versionId:
   };
   const members = groupMembersOf(stored);
   if (members) doc.members = members;
+  const idx = searchIndexOf(stored);
+  if (idx) doc.idx = idx;
   if (txId) doc.txId = txId;
   return doc;
 }
@@ -113,6 +119,7 @@ export function tombstoneDocument(current: ResourceDocument, lastUpdatedMs: numb
     layout: layoutVersion,
   };
   if (current.resource) doc.deletedResource = current.resource;
+  if (current.idx) doc.idx = current.idx; // filters over deletions (`_typeFilter` with `_since`) match what was deleted
   if (txId) doc.txId = txId;
   return doc;
 }
@@ -129,6 +136,7 @@ export function restamp(doc: ResourceDocument, lastUpdatedMs: number): ResourceD
   const lastUpdated = new Date(lastUpdatedMs).toISOString();
   const out: ResourceDocument = { ...doc, lastUpdated, lastUpdatedMs };
   if (doc.resource) out.resource = stampMeta(doc.resource, doc.versionId, lastUpdated);
+  if (doc.idx?.o._lastUpdated !== undefined) out.idx = { ...doc.idx, o: { ...doc.idx.o, _lastUpdated: lastUpdatedSortKey(doc.rid, lastUpdatedMs) } };
   return out;
 }
 

@@ -4,7 +4,7 @@
  * a large type split into bucket ranges, a long patient list split into slices —
  * with the store's count as each item's total.
  */
-import { patientCompartmentPaths } from '../../fhir/patient-compartment.ts';
+import { patientCompartmentTypes } from '../../fhir/compartments.ts';
 import type { ExportFilter, ResourceStore } from '../../store/resource-store.ts';
 import { splitBuckets } from '../../store/layout.ts';
 import { emptyStream, type ExportScope, type JobRecord, type WorkItem, type WorkItemKind } from './job-record.ts';
@@ -16,7 +16,7 @@ export class PlanFailure extends Error {
 }
 
 /** Types in the Patient compartment (what Patient and Group exports cover). */
-export const compartmentTypes: ReadonlySet<string> = new Set(Object.keys(patientCompartmentPaths));
+export const compartmentTypes: ReadonlySet<string> = patientCompartmentTypes;
 
 /** The plan of a job. */
 export interface JobPlan {

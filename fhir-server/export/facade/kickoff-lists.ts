@@ -4,7 +4,7 @@
  * normalised value or throws an `invalid` FhirError naming the parameter.
  */
 import { FhirError } from '../../fhir/errors.ts';
-import { patientCompartmentPaths } from '../../fhir/patient-compartment.ts';
+import { patientCompartmentTypes } from '../../fhir/compartments.ts';
 import { isResourceType, isStorableType } from '../../fhir/resource-types.ts';
 import type { ExportLevel } from '../ports.ts';
 import { associatedDataCodes } from './options.ts';
@@ -24,7 +24,7 @@ export function splitList(parameter: string, values: string[]): string[] {
 /** True when `type` can be exported at `level`: any stored type system-wide, the Patient compartment otherwise. */
 export function exportableAt(level: ExportLevel, type: string): boolean {
   if (level === 'system') return isStorableType(type);
-  return type === 'Patient' || Object.hasOwn(patientCompartmentPaths, type);
+  return type === 'Patient' || patientCompartmentTypes.has(type);
 }
 
 /** Checks the form of a type name (`invalid` when it cannot be one); R4 membership is checked by the caller. */

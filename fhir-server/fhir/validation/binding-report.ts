@@ -18,7 +18,7 @@ export interface RequiredBindingRow {
 /** Every value set an element reachable from an R4 resource type binds with strength `required`, sorted by URL. */
 export function requiredBindingRows(): RequiredBindingRow[] {
   const elements = new Map<string, Set<string>>();
-  for (const table of allElementTables(r4ResourceTypes)) {
+  for (const table of allElementTables(r4ResourceTypes())) {
     for (const slot of table.slots.values()) {
       if (!slot.requiredValueSet) continue;
       const set = elements.get(slot.requiredValueSet) ?? new Set<string>();

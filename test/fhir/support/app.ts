@@ -7,13 +7,17 @@ import { FhirService } from '../../../fhir-server/fhir/fhir-service.ts';
 import type { FhirServiceOptions } from '../../../fhir-server/fhir/fhir-service.ts';
 import { buildApp } from '../../../fhir-server/http/app.ts';
 import type { AppDeps } from '../../../fhir-server/http/app.ts';
+import { SearchService } from '../../../fhir-server/search/search-service.ts';
+import { cosmosSearchSource } from '../../../fhir-server/search/search-source.ts';
+import { CosmosResourceStore } from '../../../fhir-server/store/cosmos-resource-store.ts';
 import type { ResourceStore } from '../../../fhir-server/store/resource-store.ts';
 
-/** Builds the app over `store`. */
+/** Builds the app over `store` (with search when it is a Cosmos store). */
 export async function appOver(store: ResourceStore, deps: Partial<AppDeps> & { serviceOptions?: FhirServiceOptions } = {}): Promise<FastifyInstance> {
   const app = buildApp({
     service: new FhirService(store, deps.serviceOptions),
     capabilities: deps.capabilities ?? new CapabilityRegistry(),
+    ...(store instanceof CosmosResourceStore ? { search: new SearchService(cosmosSearchSource(store.container)) } : {}),
     baseUrl: 'https://fhir.test',
     ...deps,
   });
