@@ -7,6 +7,7 @@
 import { patientCompartmentTypes } from '../../fhir/compartments.ts';
 import type { ExportFilter, ResourceStore } from '../../store/resource-store.ts';
 import { splitBuckets } from '../../store/layout.ts';
+import { kickoffBase, typeFilterWhere } from './type-filter.ts';
 import { emptyStream, type ExportScope, type JobRecord, type WorkItem, type WorkItemKind } from './job-record.ts';
 import type { ExportEngineOptions } from './options.ts';
 
@@ -31,13 +32,16 @@ export function snapshotMsOf(job: JobRecord): number {
   return until ? Math.min(job.transactionTimeMs, Date.parse(until)) : job.transactionTimeMs;
 }
 
-/** The scan of `item` (without paging): the versions valid at the job's instant, written after `_since`. */
+/** The scan of `item` (without paging): the versions valid at the job's instant, written after `_since`, that its type's `_typeFilter`s select. */
 export function scanFilterOf(job: JobRecord, item: WorkItem): ExportFilter {
   const filter: ExportFilter = { resourceType: item.resourceType, asOfMs: snapshotMsOf(job), versions: item.kind ?? 'state' };
   const { since } = job.request;
   if (since) filter.afterMs = Date.parse(since);
   if (since && !item.kind) filter.includeDeleted = true;
   if (item.buckets) filter.buckets = item.buckets;
+  const base = kickoffBase(job.request.requestUrl);
+  const where = typeFilterWhere(job.request.typeFilters, item.resourceType, { nowMs: job.transactionTimeMs, ...(base ? { baseUrl: base } : {}) });
+  if (where) filter.where = where;
   const { compartments, chunkSize } = job.scope ?? {};
   if (compartments && chunkSize && item.compartmentChunk !== undefined) {
     filter.compartments = compartments.slice(item.compartmentChunk * chunkSize, (item.compartmentChunk + 1) * chunkSize);
