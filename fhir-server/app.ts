@@ -49,6 +49,7 @@ import { SearchService } from './search/search-service.ts';
 import { cosmosSearchSource } from './search/search-source.ts';
 import { openCosmosResourceStore } from './store/cosmos-resource-store.ts';
 import { openWhenCosmosAnswers } from './store/cosmos-startup.ts';
+import { startHistoryRetention } from './store/retention.ts';
 import { warmFhirDefinitions } from './fhir/warm-up.ts';
 import { startTransactionRecovery } from './store/recovery.ts';
 
@@ -184,8 +185,8 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
     options: {
       defaultContainer: exportSettings.defaultContainer,
       manifestSasUrls: exportSettings.manifestSasUrls,
-      // The engine writes no Provenance: associated data is "not supported" (400 strict, a note lenient).
-      features: { includeAssociatedData: [] },
+      // Earlier versions (_history) and deleted resources (_deleted); other associated data is "not supported" (400 strict, a note lenient).
+      features: { includeAssociatedData: ['_history', '_deleted'] },
     },
     destinations: {
       ...(kvCredential ? { vault: new KeyVaultDestinationVault({ vaultUrl: settings.keyVault.url!, credential: kvCredential, caPem }) } : {}),
@@ -232,6 +233,16 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
   );
   health.serving();
   engine.pool.start();
+  const retention =
+    settings.history.retentionDays > 0
+      ? startHistoryRetention({
+          retentionDays: settings.history.retentionDays,
+          neededSince: () => engine.historyNeededSince(),
+          purge: (horizonMs, stillNeededSince) => store.purgeHistory(horizonMs, stillNeededSince),
+          onReport: (report) => report.deleted > 0 && logger.info(report, 'history purged past the retention period'),
+          onError: (error) => logger.warn({ err: error }, 'history retention pass failed; the next pass tries again'),
+        })
+      : undefined;
   logger.info({ baseUrl: listenBase, grpc: `${hostForUrl}:${grpcPort}`, export: exportSettings }, 'fhir-server listening');
 
   const graceMs = settings.shutdownGraceSeconds * 1000;
@@ -262,6 +273,7 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
       upkeep.stop();
       routingHealth.stop();
       recovery.stop();
+      retention?.stop();
       tokenClient.close();
       connection.close();
       cosmos.dispose();

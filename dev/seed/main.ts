@@ -44,7 +44,7 @@ const program = new Command()
   .option('--key <key>', 'Cosmos DB key (env FHIR_COSMOS_KEY)', process.env.FHIR_COSMOS_KEY)
   .option('--ca-file <pem>', 'extra CA to trust (env FHIR_TRUST_CA_FILE)', process.env.FHIR_TRUST_CA_FILE)
   .option('--database <id>', 'database (env FHIR_COSMOS_DATABASE)', process.env.FHIR_COSMOS_DATABASE ?? 'fhir')
-  .option('--container <id>', 'resource container (env FHIR_COSMOS_RESOURCES_CONTAINER)', process.env.FHIR_COSMOS_RESOURCES_CONTAINER ?? 'resources')
+  .option('--container <id>', 'resource container (env FHIR_COSMOS_RESOURCES_CONTAINER)', process.env.FHIR_COSMOS_RESOURCES_CONTAINER ?? 'resource-versions')
   .option('--keep', 'when the local stand-in was started, keep it running after loading (Ctrl-C stops it)', false);
 
 async function main(): Promise<void> {

@@ -33,7 +33,7 @@ export const fhirSettingsSchema = {
     endpoint: { type: 'url', env: 'FHIR_COSMOS_ENDPOINT', required: true, doc: "Cosmos DB endpoint of the account's database" },
     key: { type: 'string', env: 'FHIR_COSMOS_KEY', secret: true, doc: 'Cosmos DB key' },
     database: { type: 'string', env: 'FHIR_COSMOS_DATABASE', default: 'fhir', doc: "The account's database" },
-    resourcesContainer: { type: 'string', env: 'FHIR_COSMOS_RESOURCES_CONTAINER', default: 'resources', doc: 'Container of FHIR resource documents' },
+    resourcesContainer: { type: 'string', env: 'FHIR_COSMOS_RESOURCES_CONTAINER', default: 'resource-versions', doc: 'Container of FHIR resource versions (layout 2; data of earlier releases in `resources` is migrated with npm run migrate-store)' },
     jobsContainer: { type: 'string', env: 'FHIR_COSMOS_JOBS_CONTAINER', default: 'exportJobs', doc: 'Container of export JobRecords' },
   },
   routing: {
@@ -119,6 +119,12 @@ export const fhirSettingsSchema = {
     outputExpirySeconds: { type: 'int', env: 'FHIR_EXPORT_OUTPUT_EXPIRY_SECONDS', default: 86_400, min: 60, max: 90 * 86_400, doc: 'Output files may be deleted this long after a job completes' },
     manifestSasUrls: { type: 'bool', env: 'FHIR_EXPORT_MANIFEST_SAS_URLS', default: false, doc: 'Manifest lists short-lived SAS URLs instead of download URLs that need a bearer token' },
     sasUrlLifetimeSeconds: { type: 'int', env: 'FHIR_EXPORT_SAS_URL_LIFETIME_SECONDS', default: 3600, min: 60, max: 7 * 86_400, doc: 'Lifetime of a manifest SAS URL (user delegation SAS: at most 7 days)' },
+  },
+  history: {
+    retentionDays: {
+      type: 'int', env: 'FHIR_HISTORY_RETENTION_DAYS', default: 0, min: 0, max: 36_500,
+      doc: 'Replaced versions are purged this many days after they were replaced, never while a running export needs them; 0 keeps every version',
+    },
   },
   shutdownGraceSeconds: { type: 'int', env: 'FHIR_SHUTDOWN_GRACE_SECONDS', default: 10, min: 0, max: 600, doc: 'On SIGTERM/SIGINT the whole stop keeps to this: new requests get 503, export workers checkpoint and give their items back, requests in flight finish (the process exits at most 5 s later regardless)' },
   logLevel: { type: 'string', env: 'FHIR_LOG_LEVEL', default: 'info', doc: 'pino log level' },

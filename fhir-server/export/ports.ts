@@ -25,9 +25,9 @@ export interface ExportRequest {
   groupId?: string;
   /** Resource types to export; empty means every type the level covers. */
   types: string[];
-  /** `_since` (ISO instant, inclusive). */
+  /** `_since` (ISO instant, exclusive: versions written after it, as the IG says). */
   since?: string;
-  /** `_until` (ISO instant, inclusive). */
+  /** `_until` (ISO instant, inclusive): the export holds the state at min(_until, transactionTime). */
   until?: string;
   /** `_typeFilter` queries, e.g. "Observation?status=final". */
   typeFilters: string[];

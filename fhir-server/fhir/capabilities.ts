@@ -19,9 +19,9 @@ export interface OperationCapability {
 }
 
 /** Interactions offered on every stored resource type. */
-export const coreTypeInteractions: readonly string[] = Object.freeze(['read', 'create', 'update', 'delete']);
+export const coreTypeInteractions: readonly string[] = Object.freeze(['read', 'vread', 'create', 'update', 'delete', 'history-instance', 'history-type']);
 /** System interactions offered. */
-export const coreSystemInteractions: readonly string[] = Object.freeze(['transaction', 'batch']);
+export const coreSystemInteractions: readonly string[] = Object.freeze(['transaction', 'batch', 'history-system']);
 
 /** Identity of the software in the statement. */
 export interface SoftwareInfo {
@@ -78,7 +78,7 @@ export class CapabilityRegistry {
           type,
           interaction: coreTypeInteractions.map((code) => ({ code })),
           versioning: 'versioned-update',
-          readHistory: false,
+          readHistory: true,
           updateCreate: true,
           conditionalCreate: true,
           conditionalUpdate: false,

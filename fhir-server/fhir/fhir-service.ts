@@ -1,10 +1,11 @@
 /**
  * The FHIR REST interactions the server offers, independent of HTTP:
- * create, read, update, delete, and batch/transaction Bundles.
+ * create, read, vread, update, delete, history, and batch/transaction Bundles.
  */
 import { runBatch } from './batch.ts';
 import { parseBundle } from './bundle-entries.ts';
 import { FhirError } from './errors.ts';
+import { historyBundle } from './history.ts';
 import { newResourceId } from './ids.ts';
 import { identifierQueryOf } from './identifier-search.ts';
 import { readLive } from './read-live.ts';
@@ -66,6 +67,24 @@ export class FhirService {
     checkUrlType(type);
     checkUrlId(id);
     return readLive(this.#store, type, id);
+  }
+
+  /** `GET [type]/[id]/_history/[vid]`: that version; a deleted version is `gone` (410), an unknown one `not-found`. */
+  async vread(type: string, id: string, vid: string): Promise<ReadResult & { deleted: false }> {
+    checkUrlType(type);
+    checkUrlId(id);
+    if (!/^[1-9]\d{0,14}$/.test(vid)) throw new FhirError('not-found', `${type}/${id} has no version '${vid.slice(0, 20)}' (versions are 1, 2, ...)`);
+    const result = await this.#store.readVersion(type, id, Number(vid));
+    if (!result) throw new FhirError('not-found', `${type}/${id} has no version ${vid}`);
+    if (result.deleted) throw new FhirError('gone', `Version ${vid} of ${type}/${id} is its deletion`);
+    return result;
+  }
+
+  /** `GET [base]/_history`, `GET [type]/_history`, `GET [type]/[id]/_history`: a `history` Bundle page. */
+  async history(baseUrl: string, target: { type?: string; id?: string }, params: URLSearchParams): Promise<FhirBundle> {
+    if (target.type !== undefined) checkUrlType(target.type);
+    if (target.id !== undefined) checkUrlId(target.id);
+    return historyBundle(this.#store, baseUrl, { resourceType: target.type, id: target.id }, params);
   }
 
   /** `PUT [type]/[id]`: a new version, or the first one (update-as-create); `ifMatch` makes it version-aware. */

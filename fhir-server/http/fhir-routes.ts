@@ -1,6 +1,6 @@
 /**
- * The FHIR R4 REST API over fastify: create, read, update, delete,
- * batch/transaction, search (`GET [type]`, `POST [type]/_search`) and the CapabilityStatement. Routes live in their own
+ * The FHIR R4 REST API over fastify: create, read, vread, update, delete,
+ * history, batch/transaction, search (`GET [type]`, `POST [type]/_search`) and the CapabilityStatement. Routes live in their own
  * encapsulated scope, so their body parsing and error answers (OperationOutcome)
  * do not leak into other routes of the app.
  */
@@ -127,6 +127,30 @@ export function buildFhirRoutes(app: FastifyInstance, deps: FhirRoutesDeps): voi
       scope.register(async (forms) => {
         forms.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, body));
         forms.post<TypeParams>('/:type/_search', runSearch);
+      });
+
+      const queryOf = (request: FastifyRequest) => new URLSearchParams(request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '');
+
+      scope.get('/_history', async (request, reply) => {
+        await authorize(request, 'read');
+        return sendResource(reply, 200, await service.history(baseOf(request), {}, queryOf(request)));
+      });
+
+      scope.get<TypeParams>('/:type/_history', async (request, reply) => {
+        await authorize(request, 'read');
+        return sendResource(reply, 200, await service.history(baseOf(request), { type: request.params.type }, queryOf(request)));
+      });
+
+      scope.get<InstanceParams>('/:type/:id/_history', async (request, reply) => {
+        await authorize(request, 'read');
+        return sendResource(reply, 200, await service.history(baseOf(request), { type: request.params.type, id: request.params.id }, queryOf(request)));
+      });
+
+      scope.get<{ Params: { type: string; id: string; vid: string } }>('/:type/:id/_history/:vid', async (request, reply) => {
+        await authorize(request, 'read');
+        const result = await service.vread(request.params.type, request.params.id, request.params.vid);
+        versionHeaders(reply, result.versionId, result.lastUpdated);
+        return sendResource(reply, 200, result.resource);
       });
 
       scope.get<InstanceParams>('/:type/:id', async (request, reply) => {

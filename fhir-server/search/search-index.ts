@@ -82,6 +82,11 @@ export function searchIndexOf(resource: FhirResource): SearchIndex | undefined {
     }
   }
   const updated = typeof resource.meta?.lastUpdated === 'string' ? dateRange(resource.meta.lastUpdated) : undefined;
-  if (updated) o._lastUpdated = `${sortableInstant(updated.start)}|${id}`;
+  if (updated) o._lastUpdated = lastUpdatedSortKey(id, updated.start);
   return { p, o };
+}
+
+/** The `_lastUpdated` sort key of version instant `lastUpdatedMs` of resource `id` (the store sets it again when it re-stamps a version). */
+export function lastUpdatedSortKey(id: string, lastUpdatedMs: number): string {
+  return `${sortableInstant(lastUpdatedMs)}|${id}`;
 }

@@ -47,9 +47,9 @@ export function sortKeyPath(alias: string, key: string): string {
   return `${alias}.idx.o["${key}"]`;
 }
 
-/** The resource id of a document (current documents: their own id). */
+/** The resource id of a version document (the current one's own id is the same; earlier versions are `<id>@<version>`). */
 export function idPath(alias: string): string {
-  return `${alias}.id`;
+  return `${alias}.rid`;
 }
 
 // Parentheses only where an OR meets an AND: the stand-in's SQL parser backtracks, and its time grows
@@ -172,10 +172,9 @@ export function whereOf(conditions: readonly Condition[], alias = 'c', paramPref
   return { clauses, parameters: p.list };
 }
 
-/** The store's scope for a search that started at `asOfMs` (the instant paging is stable against). */
+/** The store's scope for a search that started at `asOfMs`: the versions current then, so that pages neither repeat nor skip while others write. */
 export function scopeOf(resourceType: string, alias: string, asOfMs: number): SqlWhere {
-  void asOfMs; // The store will read the versions current at asOfMs: liveScope(resourceType, alias, { asOfMs }).
-  return liveScope(resourceType, alias);
+  return liveScope(resourceType, alias, { asOfMs });
 }
 
 /** Where a page starts: after `after` in phase `phase` of the order (see {@link pageQuery}). */
@@ -198,7 +197,7 @@ export interface PageRow {
 
 /**
  * The query of one page of `search` from `position`, at most `top` rows. The order is
- * `_id` (the default: `ORDER BY c.id`), or a sort key (`_lastUpdated`, a date
+ * `_id` (the default: `ORDER BY c.rid`), or a sort key (`_lastUpdated`, a date
  * parameter): phase 1 reads the resources that have the key, `ORDER BY` the key (one
  * string ending in the id, so the order is total); phase 2 the resources without it,
  * by id. Keyset positions, not Cosmos continuation tokens: a position made by one
@@ -227,7 +226,7 @@ export function pageQuery(search: ParsedSearch, position: PagePosition, top: num
     clauses.push(`${key} ${direction === 'DESC' ? '<' : '>'} @after`);
     parameters.push({ name: '@after', value: position.after });
   }
-  const select = key === idPath('c') ? 'c.id, c.resource' : `c.id, c.resource, ${key} AS k`;
+  const select = key === idPath('c') ? 'c.rid AS id, c.resource' : `c.rid AS id, c.resource, ${key} AS k`;
   return { query: `SELECT TOP @top ${select} FROM c WHERE ${clauses.join(' AND ')} ORDER BY ${key} ${direction}`, parameters };
 }
 
@@ -242,7 +241,7 @@ export function countQuery(search: ParsedSearch, asOfMs: number): SqlQuerySpec {
 export function byIdsQuery(resourceType: string, ids: readonly string[], asOfMs: number): SqlQuerySpec {
   const scope = scopeOf(resourceType, 'c', asOfMs);
   return {
-    query: `SELECT c.id, c.resource FROM c WHERE ${[...scope.clauses, `ARRAY_CONTAINS(@ids, ${idPath('c')})`].join(' AND ')}`,
+    query: `SELECT c.rid AS id, c.resource FROM c WHERE ${[...scope.clauses, `ARRAY_CONTAINS(@ids, ${idPath('c')})`].join(' AND ')}`,
     parameters: [...scope.parameters, { name: '@ids', value: [...ids] }],
   };
 }
@@ -252,7 +251,7 @@ export function referringQuery(resourceType: string, code: string, references: r
   const scope = scopeOf(resourceType, 'c', asOfMs);
   const where = whereOf([{ kind: 'reference', code, values: [...references] }]);
   return {
-    query: `SELECT TOP @top c.id, c.resource FROM c WHERE ${[...scope.clauses, ...where.clauses].join(' AND ')} ORDER BY ${idPath('c')}`,
+    query: `SELECT TOP @top c.rid AS id, c.resource FROM c WHERE ${[...scope.clauses, ...where.clauses].join(' AND ')} ORDER BY ${idPath('c')}`,
     parameters: [...scope.parameters, ...where.parameters, { name: '@top', value: top }],
   };
 }

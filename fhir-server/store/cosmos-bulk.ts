@@ -1,69 +1,77 @@
 /**
- * The bulk load path. Resources go in as creates of version 1, grouped by
- * partition key into batch requests of up to 100 operations (one request per
- * group: measured on the stand-in at several times the rate of point writes or
- * of the SDK's bulk executor), with a bounded number of requests in flight.
- * Anything a batch did not create (the id exists, a failed sibling in an atomic
- * batch, a batch refused as a whole) is written again by the normal versioned update.
+ * The bulk load path. Resources go in as creates of version 1, in bulk requests
+ * of up to 100 operations (the SDK's bulk executor groups them per physical
+ * partition; documents of many logical partitions share a request), with a
+ * bounded number of requests in flight; each request is stamped just before it
+ * is sent (write-clock.ts). Anything a request did not create (the id exists, a
+ * request refused or abandoned as a whole) is written again by the normal
+ * versioned update.
  */
-import type { CreateOperationInput } from '@azure/cosmos';
+import type { OperationInput } from '@azure/cosmos';
 import { toFhirError } from './cosmos-errors.ts';
 import type { ResourceDocuments } from './cosmos-documents.ts';
-import { liveDocument, withoutSystemProperties } from './document.ts';
+import { liveDocument, restamp, withoutSystemProperties } from './document.ts';
 import type { ResourceDocument } from './document.ts';
 import { mapBounded } from './pool.ts';
 import type { BulkUpsertOptions, BulkUpsertResult, IdentifiedResource, WriteResult } from './resource-store.ts';
+import type { WriteClock } from './write-clock.ts';
 
-/** Operations per batch request (the Cosmos limit). */
-export const batchMaxOperations = 100;
-/** Payload per batch request, in bytes of JSON (under the 2 MB Cosmos limit). */
-export const batchMaxBytes = 1_500_000;
+/** Operations per bulk request (the Cosmos limit). */
+export const bulkMaxOperations = 100;
+/** Payload per bulk request, in bytes of JSON (under the 2 MB Cosmos limit). */
+export const bulkMaxBytes = 1_500_000;
 
-interface Batch {
-  pk: string;
+interface Group {
   items: { index: number; doc: ResourceDocument }[];
 }
 
-/** Splits documents into per-partition batches within the operation and size limits. */
-export function toBatches(docs: ResourceDocument[]): Batch[] {
-  const open = new Map<string, Batch & { bytes: number }>();
-  const out: Batch[] = [];
+/** Splits documents into groups within the operation and size limits of one request. */
+export function toGroups(docs: ResourceDocument[]): Group[] {
+  const out: Group[] = [];
+  let open: Group & { bytes: number } = { items: [], bytes: 0 };
   docs.forEach((doc, index) => {
     const bytes = JSON.stringify(doc).length;
-    let batch = open.get(doc.pk);
-    if (!batch || batch.items.length >= batchMaxOperations || batch.bytes + bytes > batchMaxBytes) {
-      batch = { pk: doc.pk, items: [], bytes: 0 };
-      open.set(doc.pk, batch);
-      out.push(batch);
+    if (open.items.length >= bulkMaxOperations || (open.items.length > 0 && open.bytes + bytes > bulkMaxBytes)) {
+      out.push(open);
+      open = { items: [], bytes: 0 };
     }
-    batch.items.push({ index, doc });
-    batch.bytes += bytes;
+    open.items.push({ index, doc });
+    open.bytes += bytes;
   });
+  if (open.items.length > 0) out.push(open);
   return out;
 }
 
 /** Bulk-loads `resources`; `update` is the store's single versioned update, the fallback for anything not created. */
 export async function bulkUpsert(
   documents: ResourceDocuments,
+  clock: WriteClock,
   update: (resource: IdentifiedResource) => Promise<WriteResult>,
   resources: IdentifiedResource[],
   options: BulkUpsertOptions = {},
 ): Promise<BulkUpsertResult> {
   const result: BulkUpsertResult = { created: 0, updated: 0, failed: [] };
-  const now = Date.now();
-  const batches = toBatches(resources.map((resource) => withoutSystemProperties(liveDocument(resource, 1, now))));
+  const planned = Date.now();
+  const groups = toGroups(resources.map((resource) => withoutSystemProperties(liveDocument(resource, 1, planned))));
   let done = 0;
-  await mapBounded(batches, options.concurrency ?? 8, async (batch) => {
-    const operations: CreateOperationInput[] = batch.items.map(({ doc }) => ({ operationType: 'Create', resourceBody: doc as unknown as CreateOperationInput['resourceBody'] }));
-    let statuses: number[] = [];
+  await mapBounded(groups, options.concurrency ?? 8, async (group) => {
+    let statuses: (number | undefined)[] = [];
+    const stamp = await clock.begin();
     try {
-      const response = await documents.container.items.batch(operations, batch.pk);
-      statuses = (response.result ?? []).map((r) => r.statusCode);
+      const operations: OperationInput[] = group.items.map(({ doc }) => ({
+        operationType: 'Create',
+        partitionKey: doc.pk,
+        resourceBody: restamp(doc, stamp.ms) as never,
+      }));
+      const results = await documents.container.items.executeBulkOperations(operations, { abortSignal: stamp.signal });
+      statuses = results.map((r) => r.response?.statusCode);
     } catch {
-      statuses = []; // the batch as a whole was refused: every item takes the fallback
+      statuses = []; // refused or abandoned as a whole: every item takes the fallback
+    } finally {
+      stamp.done();
     }
     await Promise.all(
-      batch.items.map(async ({ index }, i) => {
+      group.items.map(async ({ index }, i) => {
         if (statuses[i] === 201) {
           result.created += 1;
           return;
@@ -77,7 +85,7 @@ export async function bulkUpsert(
         }
       }),
     );
-    done += batch.items.length;
+    done += group.items.length;
     options.onProgress?.(done);
   });
   result.failed.sort((a, b) => a.index - b.index);

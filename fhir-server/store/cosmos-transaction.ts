@@ -5,10 +5,12 @@
  *    ends the transaction before anything is written.
  * 2. Journal: before-images of the targets that exist, then a header `applying`
  *    with a deadline.
- * 3. Apply each write conditionally on the ETag read in 1, stamping the transaction id.
+ * 3. Apply each write conditionally on the ETag read in 1, stamping the transaction id
+ *    and, just before it is sent, the version's instant (write-clock.ts). A write of a
+ *    version that replaces another is one atomic batch with its history copy.
  * 4. All written: header `committed`. Any write failed: restore every target that
- *    still carries this transaction's id from its before-image (or delete it if it
- *    was new), then header `rolled-back`.
+ *    still carries this transaction's id from its before-image, removing the history
+ *    copy the write made (or delete it if it was new), then header `rolled-back`.
  * A process that dies in 3 leaves the header `applying`; {@link recoverTransactions}
  * rolls such journals back once their deadline has passed.
  */
@@ -16,13 +18,14 @@ import { randomUUID } from 'node:crypto';
 import { FhirError } from '../fhir/errors.ts';
 import { cosmosStatus, isWriteRace, toFhirError } from './cosmos-errors.ts';
 import type { ResourceDocuments } from './cosmos-documents.ts';
-import { partitionKeyOf, versionInfo } from './document.ts';
+import { partitionKeyOf, restamp, versionInfo } from './document.ts';
 import type { ResourceDocument } from './document.ts';
 import type { JournalHeader, JournalTarget, TransactionJournal } from './journal.ts';
 import { mapBounded } from './pool.ts';
 import type { RecoveryReport, WriteOp, WriteResult } from './resource-store.ts';
 import { planWrite, targetOf } from './write-plan.ts';
 import type { WritePlan } from './write-plan.ts';
+import type { WriteClock } from './write-clock.ts';
 
 /** Test seams around the apply phase. */
 export interface TransactionHooks {
@@ -46,6 +49,8 @@ export interface TransactionParts {
   documents: ResourceDocuments;
   /** The journal. */
   journal: TransactionJournal;
+  /** Stamps of new versions. */
+  clock: WriteClock;
   /** Settings. */
   settings: TransactionSettings;
 }
@@ -62,6 +67,7 @@ function checkDistinctTargets(ops: WriteOp[]): void {
 
 interface PlannedWrite {
   index: number;
+  /** The planned version; restamped to its instant when it is sent. */
   next: ResourceDocument;
   current: ResourceDocument | undefined;
   /** A create that may find the id taken by a concurrent writer and then keeps theirs. */
@@ -94,15 +100,26 @@ export async function applyTransaction(parts: TransactionParts, ops: WriteOp[]):
     const op = ops[index]!;
     return [{ index, next: plan.next, current: currents[index], keepIfTaken: op.op === 'create' && op.ifExists === 'keep' && !currents[index] }];
   });
-  if (writes.length === 1) await writeOne(documents, writes[0]!);
+  if (writes.length === 1) await writeOne(documents, parts.clock, writes[0]!);
   else if (writes.length > 1) await applyJournaled(parts, txId, writes);
   const kept = new Map(writes.flatMap((w) => (w.kept ? [[w.index, w.kept] as const] : [])));
-  return plans.map((plan, index) => kept.get(index) ?? plan.result);
+  const sent = new Map(writes.map((w) => [w.index, w.next] as const));
+  return plans.map((plan, index) => kept.get(index) ?? withVersionOf(plan.result, sent.get(index)));
 }
 
-async function writeOne(documents: ResourceDocuments, write: PlannedWrite): Promise<void> {
+// The result of a written op, with the instant its version was given when it was sent.
+function withVersionOf(result: WriteResult, next: ResourceDocument | undefined): WriteResult {
+  if (!next) return result;
+  const out: WriteResult = { ...result, ...versionInfo(next) };
+  if (next.resource) out.resource = next.resource;
+  return out;
+}
+
+async function writeOne(documents: ResourceDocuments, clock: WriteClock, write: PlannedWrite): Promise<void> {
+  const stamp = await clock.begin(write.current ? write.current.lastUpdatedMs + 1 : 0);
   try {
-    await documents.put(write.next, write.current);
+    write.next = restamp(write.next, stamp.ms);
+    await documents.put(write.next, write.current, stamp.signal);
   } catch (error) {
     if (write.keepIfTaken && cosmosStatus(error) === 409) {
       const winner = await documents.get(write.next.pk, write.next.id);
@@ -111,8 +128,10 @@ async function writeOne(documents: ResourceDocuments, write: PlannedWrite): Prom
         return;
       }
     }
-    if (isWriteRace(error)) throw new FhirError('conflict', `${write.next.resourceType}/${write.next.id} was changed concurrently`, { index: write.index, cause: error });
-    throw toFhirError(error, `writing ${write.next.resourceType}/${write.next.id}`).withIndex(write.index);
+    if (isWriteRace(error)) throw new FhirError('conflict', `${write.next.resourceType}/${write.next.rid} was changed concurrently`, { index: write.index, cause: error });
+    throw toFhirError(error, `writing ${write.next.resourceType}/${write.next.rid}`).withIndex(write.index);
+  } finally {
+    stamp.done();
   }
 }
 
@@ -128,9 +147,9 @@ async function applyJournaled(parts: TransactionParts, txId: string, writes: Pla
       try {
         await settings.hooks?.beforeWrite?.(write.index);
         if (Date.now() > deadlineMs) throw new FhirError('unavailable', 'The transaction ran past its deadline');
-        await writeOne(documents, write);
+        await writeOne(documents, parts.clock, write);
       } catch (error) {
-        const failure = toFhirError(error, `writing ${write.next.resourceType}/${write.next.id}`);
+        const failure = toFhirError(error, `writing ${write.next.resourceType}/${write.next.rid}`);
         throw failure.index === undefined ? failure.withIndex(write.index) : failure;
       }
     });
@@ -166,11 +185,11 @@ async function restoreTarget(parts: TransactionParts, txId: string, target: Jour
     }
     try {
       if (target.beforeVersion === undefined) {
-        await documents.remove(current);
+        await documents.restore(undefined, current);
       } else {
         const before = await journal.before(txId, index);
         if (!before) return 'skipped';
-        await documents.put(before, current);
+        await documents.restore(before, current);
       }
       return 'restored';
     } catch (error) {

@@ -1,66 +1,59 @@
 /**
- * The stored document of a resource's current version, and how it is laid out
- * for Cosmos: one container partitioned on `/pk` = `<resourceType>|<bucket>`,
- * `bucket` = fnv1a32(id) % 16, so an export can split a type into work items by bucket.
+ * The stored documents of resource versions (layout 2, see layout.ts): the
+ * current version of a resource under its id, every earlier version (live or
+ * deleted) under `<id>@<versionId>`, all in the resource's partition. A version's
+ * document is written once as the current one; when a newer version replaces it,
+ * a copy with its `endMs` set goes to history in the same atomic batch.
  */
 import { groupMembersOf, patientCompartmentsOf } from '../fhir/compartments.ts';
 import type { FhirResource } from '../fhir/types.ts';
-import { searchIndexOf } from '../search/search-index.ts';
+import { bucketOf, historyDocumentId, layoutVersion, openEnd, partitionKeyOf } from './layout.ts';
+import { lastUpdatedSortKey, searchIndexOf } from '../search/search-index.ts';
 import type { SearchIndex } from '../search/search-index.ts';
-import { fnv1a32 } from './fnv1a.ts';
 import type { ExportItem, ReadResult, VersionInfo } from './resource-store.ts';
 
-/** Buckets per resource type. */
-export const bucketCount = 16;
+export { bucketOf, partitionKeyOf } from './layout.ts';
 
-/** A resource's current version (or tombstone) as stored. */
+/** One version of a resource (live or a deletion) as stored. */
 export interface ResourceDocument {
-  /** The FHIR id. */
+  /** Cosmos id: the resource id for the current version, `<id>@<versionId>` for earlier ones. */
   id: string;
-  /** Partition key: `<resourceType>|<bucket>`. */
+  /** The resource's logical id. */
+  rid: string;
+  /** Partition key: `<resourceType>|<bucket, 4 digits>`. */
   pk: string;
   /** Resource type. */
   resourceType: string;
-  /** fnv1a32(id) % 16. */
+  /** fnv1a32(rid) % 4096. */
   bucket: number;
   /** Version number. */
   versionId: number;
-  /** ISO instant with milliseconds, UTC. */
+  /** ISO instant with milliseconds, UTC: when this version was written. */
   lastUpdated: string;
-  /** The same instant in epoch ms (range and keyset queries). */
+  /** The same instant in epoch ms. */
   lastUpdatedMs: number;
-  /** True for a tombstone (no `resource`). */
+  /** When the next version replaced this one (epoch ms, exclusive); `openEnd` while current. */
+  endMs: number;
+  /** True for a deletion (no `resource`). */
   deleted: boolean;
-  /** Patient compartments (`Patient/<id>`) the resource is in. */
+  /** Patient compartments (`Patient/<id>`) the resource is in (a deletion keeps those of the version it deleted). */
   compartments: string[];
-  /** The resource's identifiers (system and value only), for conditional references; empty on tombstones. */
+  /** The resource's identifiers (system and value only), for conditional references; empty on deletions. */
   identifiers: { system?: string; value: string }[];
   /** Group only: member references (`Type/id`). */
   members?: string[];
-  /** Search index of the live version (../search/search-index.ts); absent on tombstones and when indexing is off. */
+  /** Search index of the version (../search/search-index.ts); a deletion keeps that of the version it deleted; absent when indexing is off. */
   idx?: SearchIndex;
-  /** The resource exactly as GET serves it (meta.versionId and meta.lastUpdated included). */
+  /** The resource exactly as GET serves it (meta.versionId and meta.lastUpdated included); live versions only. */
   resource?: FhirResource;
+  /** Deletions only: the version it deleted, as it was (for `_deleted` exports and filters over deletions). */
+  deletedResource?: FhirResource;
+  /** Layout version of the document. */
+  layout: number;
   /** Id of the transaction that wrote this version, when one did (rollback checks it). */
   txId?: string;
   /** Cosmos optimistic-concurrency tag (set by the database). */
   _etag?: string;
-}
-
-/** The bucket of an id. */
-export function bucketOf(id: string): number {
-  return fnv1a32(id) % bucketCount;
-}
-
-/** The partition key of `type/id`. */
-export function partitionKeyOf(resourceType: string, id: string): string {
-  return `${resourceType}|${bucketOf(id)}`;
-}
-
-/** Every partition key of a type (optionally only some buckets). */
-export function partitionKeysOf(resourceType: string, buckets?: number[]): string[] {
-  const all = buckets ?? Array.from({ length: bucketCount }, (_, i) => i);
-  return all.map((bucket) => `${resourceType}|${bucket}`);
 }
 
 /** `resource` with server meta set: meta.versionId and meta.lastUpdated replace whatever the client sent. */
@@ -80,22 +73,25 @@ export function identifiersOf(resource: FhirResource): { system?: string; value:
   });
 }
 
-/** The document of a new live version of `resource` (which must have its id). */
+/** The document of a new current, live version of `resource` (which must have its id). */
 export function liveDocument(resource: FhirResource & { id: string }, versionId: number, lastUpdatedMs: number, txId?: string): ResourceDocument {
   const lastUpdated = new Date(lastUpdatedMs).toISOString();
   const stored = stampMeta(resource, versionId, lastUpdated);
   const doc: ResourceDocument = {
     id: resource.id,
+    rid: resource.id,
     pk: partitionKeyOf(resource.resourceType, resource.id),
     resourceType: resource.resourceType,
     bucket: bucketOf(resource.id),
     versionId,
     lastUpdated,
     lastUpdatedMs,
+    endMs: openEnd,
     deleted: false,
     compartments: patientCompartmentsOf(stored),
     identifiers: identifiersOf(stored),
     resource: stored,
+    layout: layoutVersion,
   };
   const members = groupMembersOf(stored);
   if (members) doc.members = members;
@@ -105,27 +101,48 @@ export function liveDocument(resource: FhirResource & { id: string }, versionId:
   return doc;
 }
 
-/** The tombstone replacing `current`: no resource, compartments kept so deletions can be listed per patient. */
+/** The deletion replacing the live `current`: no resource, the deleted version kept beside it, compartments kept. */
 export function tombstoneDocument(current: ResourceDocument, lastUpdatedMs: number, txId?: string): ResourceDocument {
   const doc: ResourceDocument = {
-    id: current.id,
+    id: current.rid,
+    rid: current.rid,
     pk: current.pk,
     resourceType: current.resourceType,
     bucket: current.bucket,
     versionId: current.versionId + 1,
     lastUpdated: new Date(lastUpdatedMs).toISOString(),
     lastUpdatedMs,
+    endMs: openEnd,
     deleted: true,
     compartments: current.compartments,
     identifiers: [],
+    layout: layoutVersion,
   };
+  if (current.resource) doc.deletedResource = current.resource;
+  if (current.idx) doc.idx = current.idx; // filters over deletions (`_typeFilter` with `_since`) match what was deleted
   if (txId) doc.txId = txId;
   return doc;
 }
 
+/** The history copy of the current version `doc`, ended at `endMs` (when its successor was written). */
+export function historyCopy(doc: ResourceDocument, endMs: number): ResourceDocument {
+  const { _etag, ...rest } = withoutSystemProperties(doc);
+  return { ...rest, id: historyDocumentId(doc.rid, doc.versionId), endMs };
+}
+
+/** `doc` (a planned new current version) moved to the instant `lastUpdatedMs`: version meta and resource meta follow. */
+export function restamp(doc: ResourceDocument, lastUpdatedMs: number): ResourceDocument {
+  if (doc.lastUpdatedMs === lastUpdatedMs) return doc;
+  const lastUpdated = new Date(lastUpdatedMs).toISOString();
+  const out: ResourceDocument = { ...doc, lastUpdated, lastUpdatedMs };
+  if (doc.resource) out.resource = stampMeta(doc.resource, doc.versionId, lastUpdated);
+  if (doc.idx?.o._lastUpdated !== undefined) out.idx = { ...doc.idx, o: { ...doc.idx.o, _lastUpdated: lastUpdatedSortKey(doc.rid, lastUpdatedMs) } };
+  return out;
+}
+
 /** The version facts of a document. */
 export function versionInfo(doc: ResourceDocument): VersionInfo {
-  return { resourceType: doc.resourceType, id: doc.id, versionId: doc.versionId, lastUpdated: doc.lastUpdated, lastUpdatedMs: doc.lastUpdatedMs };
+  return { resourceType: doc.resourceType, id: doc.rid, versionId: doc.versionId, lastUpdated: doc.lastUpdated, lastUpdatedMs: doc.lastUpdatedMs };
 }
 
 /** The read result a document stands for. */
@@ -134,10 +151,14 @@ export function toReadResult(doc: ResourceDocument): ReadResult {
   return { ...versionInfo(doc), deleted: false, resource: doc.resource };
 }
 
-/** The export item a document stands for. */
-export function toExportItem(doc: Pick<ResourceDocument, 'id' | 'versionId' | 'lastUpdated' | 'lastUpdatedMs' | 'deleted' | 'resource'>): ExportItem {
-  const item: ExportItem = { id: doc.id, versionId: doc.versionId, lastUpdated: doc.lastUpdated, lastUpdatedMs: doc.lastUpdatedMs, deleted: doc.deleted };
+/** The export item a document stands for (`json`: the live resource, or for a deletion the version it deleted when `withDeleted`). */
+export function toExportItem(
+  doc: Pick<ResourceDocument, 'rid' | 'versionId' | 'lastUpdated' | 'lastUpdatedMs' | 'deleted' | 'resource' | 'deletedResource'>,
+  withDeleted = false,
+): ExportItem {
+  const item: ExportItem = { id: doc.rid, versionId: doc.versionId, lastUpdated: doc.lastUpdated, lastUpdatedMs: doc.lastUpdatedMs, deleted: doc.deleted };
   if (!doc.deleted && doc.resource) item.json = JSON.stringify(doc.resource);
+  else if (withDeleted && doc.deletedResource) item.json = JSON.stringify(doc.deletedResource);
   return item;
 }
 

@@ -4,7 +4,9 @@
  * `precondition-failed` (If-Match did not hold), `throttled`, `unavailable`,
  * `internal`; transaction failures carry the `index` of the failing operation.
  */
+import type { JSONValue } from '@azure/cosmos';
 import type { FhirResource } from '../fhir/types.ts';
+import type { BucketRange } from './layout.ts';
 
 /** A resource body that has its id. */
 export type IdentifiedResource = FhirResource & { id: string };
@@ -58,20 +60,33 @@ export interface ExportPosition {
   id: string;
 }
 
+/** Which versions an export scan reads. */
+export type ExportVersions =
+  /** The version of each resource that was current at `asOfMs` (live only, unless `includeDeleted`). */
+  | 'state'
+  /** Live versions that a newer version had replaced by `asOfMs` (`includeAssociatedData=_history`). */
+  | 'history'
+  /** Resources deleted as of `asOfMs`: their deletions, each carrying the version it deleted (`_deleted`). */
+  | 'deleted-resources';
+
 /** Which resources of one type an export reads. */
 export interface ExportFilter {
   /** Resource type (required: scans are per type). */
   resourceType: string;
-  /** Only these buckets (0..15) of the type; default all. */
-  buckets?: number[];
-  /** Only versions written at or after this instant (epoch ms, inclusive). */
-  sinceMs?: number;
-  /** Only versions written before this instant (epoch ms, exclusive). */
-  untilMs?: number;
+  /** Only this range of the type's buckets (see layout.ts); default all. */
+  buckets?: BucketRange;
+  /** The instant whose state is read (epoch ms, inclusive); default: now (the current versions). */
+  asOfMs?: number;
+  /** Only versions written after this instant (epoch ms, exclusive: `_since`). */
+  afterMs?: number;
+  /** Which versions (default `state`). */
+  versions?: ExportVersions;
   /** Only resources in at least one of these Patient compartments (`Patient/<id>`). */
   compartments?: string[];
-  /** Include deletions (tombstones); default false. */
+  /** With `state`: include deletions (versions that are deletions); default false. */
   includeDeleted?: boolean;
+  /** Further clauses over the document alias `c` (a compiled `_typeFilter`), ANDed. */
+  where?: { clauses: string[]; parameters: { name: string; value: JSONValue }[] };
 }
 
 /** A page request of an export scan, ordered by (lastUpdatedMs, id). */
@@ -92,9 +107,9 @@ export interface ExportItem {
   lastUpdated: string;
   /** Epoch ms of the version. */
   lastUpdatedMs: number;
-  /** True for a deletion (no `json`). */
+  /** True for a deletion (no `json`, unless the scan reads `deleted-resources`: then the version it deleted). */
   deleted: boolean;
-  /** The resource as JSON text, byte for byte what GET returns. */
+  /** The resource as JSON text, byte for byte what GET (or vread) returns. */
   json?: string;
 }
 
@@ -136,7 +151,44 @@ export interface RecoveryReport {
   skipped: number;
 }
 
-/** Storage of FHIR resources (current version per resource, tombstones for deletions). */
+/** One version in a history listing. */
+export type HistoryEntry = ReadResult;
+
+/** Which versions a history listing reads, newest first. */
+export interface HistoryQuery {
+  /** Only this type (type and system level: none). */
+  resourceType?: string;
+  /** Only this resource (instance level; needs `resourceType`). */
+  id?: string;
+  /** Only versions written at or after this instant (epoch ms: `_since`). */
+  sinceMs?: number;
+  /** Only versions current at some point of [first, last] (epoch ms, inclusive: `_at`). */
+  at?: { firstMs: number; lastMs: number };
+  /** Versions per page. */
+  count: number;
+  /** Where the previous page ended (from its `next`). */
+  after?: HistoryPosition;
+}
+
+/** Position in a history listing: continue with versions older than this one. */
+export interface HistoryPosition {
+  /** `lastUpdatedMs` of the last version returned. */
+  lastUpdatedMs: number;
+  /** Its type. */
+  resourceType: string;
+  /** Its id. */
+  id: string;
+}
+
+/** One page of a history listing. */
+export interface HistoryPage {
+  /** Versions, newest first. */
+  entries: HistoryEntry[];
+  /** Where the next page starts; undefined on the last page. */
+  next?: HistoryPosition;
+}
+
+/** Storage of FHIR resources: every version kept (current one a point read away), deletions as versions. */
 export interface ResourceStore {
   /** Creates `resource` under its id. */
   create(resource: IdentifiedResource, options?: { ifExists?: 'fail' | 'keep' }): Promise<WriteResult>;
@@ -152,6 +204,14 @@ export interface ResourceStore {
   recoverTransactions(options?: { now?: number }): Promise<RecoveryReport>;
   /** Loads many resources fast (create, or a new version when the id exists), with bounded concurrency. */
   bulkUpsert(resources: IdentifiedResource[], options?: BulkUpsertOptions): Promise<BulkUpsertResult>;
+  /** Version `versionId` of `type/id`; undefined when there is no such version (deleted versions come back `deleted`). */
+  readVersion(resourceType: string, id: string, versionId: number): Promise<ReadResult | undefined>;
+  /** One page of history (instance, type or system level), newest first. */
+  history(query: HistoryQuery): Promise<HistoryPage>;
+  /** Resolves once every version written at or before `instantMs` (by any writer) has landed or can no longer land. */
+  settled(instantMs: number): Promise<void>;
+  /** The instant before which replaced versions may have been purged by the retention policy (0: none ever were). */
+  purgedHistoryThrough(): Promise<number>;
   /** One page of the resources of a type, resumable exactly from `continuation`. */
   queryForExport(query: ExportQuery): Promise<ExportPage>;
   /** How many resources an export with `filter` would read. */

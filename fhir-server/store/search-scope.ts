@@ -1,12 +1,13 @@
 /**
  * Where a search reads, in the store's layout: the WHERE clauses that select the
- * current, live documents of one resource type (partition keys first, so Cosmos DB
- * routes the query to the type's partitions only). Search (`../search/`) adds its
- * own clauses over the document's search index to these; the layout stays the
- * store's business.
+ * live documents of one resource type — its current versions, or the versions
+ * that were current at an instant (`asOfMs`: a search whose pages must not move
+ * while others write). Search (`../search/`) adds its own clauses over the
+ * document's search index to these; the layout stays the store's business.
  */
 import type { SqlParameter } from '@azure/cosmos';
-import { partitionKeysOf } from './document.ts';
+import { bucketRangeWhere } from './export-sql.ts';
+import { openEnd } from './layout.ts';
 
 /** WHERE clauses (joined with AND) and their parameters. */
 export interface SqlScope {
@@ -16,11 +17,16 @@ export interface SqlScope {
   parameters: SqlParameter[];
 }
 
-/** The current, live documents of `resourceType` (document alias `alias`). */
-export function liveScope(resourceType: string, alias = 'c'): SqlScope {
-  const pks = partitionKeysOf(resourceType);
-  return {
-    clauses: [`${alias}.pk IN (${pks.map((_, i) => `@scopePk${i}`).join(', ')})`, `${alias}.deleted = false`],
-    parameters: pks.map((value, i) => ({ name: `@scopePk${i}`, value })),
-  };
+/** The live documents of `resourceType` (document alias `alias`): current versions, or those current at `asOfMs`. */
+export function liveScope(resourceType: string, alias = 'c', options: { asOfMs?: number } = {}): SqlScope {
+  const { clauses, parameters } = bucketRangeWhere(resourceType, undefined, alias, '@scopePk');
+  if (options.asOfMs === undefined) {
+    clauses.push(`${alias}.endMs = @scopeOpenEnd`);
+    parameters.push({ name: '@scopeOpenEnd', value: openEnd });
+  } else {
+    clauses.push(`${alias}.lastUpdatedMs <= @scopeAsOf`, `${alias}.endMs > @scopeAsOf`);
+    parameters.push({ name: '@scopeAsOf', value: options.asOfMs });
+  }
+  clauses.push(`${alias}.deleted = false`);
+  return { clauses, parameters };
 }

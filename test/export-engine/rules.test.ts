@@ -12,36 +12,48 @@ import { classify, CredentialError, ExportFailure, jobFailure, redact, ServiceEr
 import { emptyStream, type JobRecord } from '../../fhir-server/export/engine/job-record.ts';
 import { claimItem, heldItem, LeaseLost, releaseItem } from '../../fhir-server/export/engine/lease.ts';
 import { resolveExportOptions, rollingBytes } from '../../fhir-server/export/engine/options.ts';
-import { isTypeFilterSupported, matchesTypeFilter, parseTypeFilter } from '../../fhir-server/export/engine/type-filter.ts';
+import { typeFilterProblem, typeFilterWhere } from '../../fhir-server/export/engine/type-filter.ts';
 import { ExportError } from '../../fhir-server/export/ports.ts';
 
-const observation = { resourceType: 'Observation', id: 'o1', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] }, category: [{ coding: [{ code: 'vital-signs' }] }] };
-
-function filterOf(text: string) {
-  const parsed = parseTypeFilter(text);
-  if (!('filter' in parsed)) throw new Error(parsed.reason);
-  return parsed.filter;
-}
-
-test('_typeFilter: supported forms match on status, code (system|code, |code, code), category and _id', () => {
-  assert.ok(matchesTypeFilter(observation, filterOf('Observation?status=final')));
-  assert.not.ok(matchesTypeFilter(observation, filterOf('Observation?status=preliminary')));
-  assert.ok(matchesTypeFilter(observation, filterOf('Observation?status=amended,final')));
-  assert.ok(matchesTypeFilter(observation, filterOf('Observation?code=http://loinc.org|8867-4')));
-  assert.ok(matchesTypeFilter(observation, filterOf('Observation?code=http%3A%2F%2Floinc.org%7C8867-4')));
-  assert.ok(matchesTypeFilter(observation, filterOf('Observation?code=8867-4&category=vital-signs')));
-  assert.not.ok(matchesTypeFilter(observation, filterOf('Observation?code=|8867-4')), '|code means no system');
-  assert.not.ok(matchesTypeFilter(observation, filterOf('Observation?code=http://snomed.info/sct|8867-4')));
-  assert.ok(matchesTypeFilter(observation, filterOf('Observation?_id=o1')));
-  assert.not.ok(matchesTypeFilter({ ...observation, resourceType: 'Condition' }, filterOf('Observation?status=final')));
+test('_typeFilter: any R4 search parameter the search engine applies is accepted, with its modifiers and prefixes', () => {
+  for (const text of [
+    'Observation?status=final',
+    'Observation?code=http://loinc.org|8867-4&category=vital-signs',
+    'Observation?value-quantity=gt5',
+    'Observation?status:not=final',
+    'Observation?date=ge2020-01-01&subject=Patient/p1',
+    'MedicationRequest?code=123',
+    'Patient?name:contains=ann&birthdate=lt1990',
+    'Condition?_lastUpdated=gt2024-01-01T00:00:00Z',
+  ]) {
+    assert.is(typeFilterProblem(text), undefined, text);
+  }
 });
 
-test('_typeFilter: unknown parameters, modifiers, types without the element and malformed filters are unsupported', () => {
-  for (const text of ['Observation?value-quantity=gt5', 'Observation?status:not=final', 'MedicationRequest?code=123', 'Observation', 'Nope?status=x', 'Observation?status=', 'Observation?']) {
-    assert.not.ok(isTypeFilterSupported(text), text);
+test('_typeFilter: unknown or unsupported parameters, result parameters and filters without criteria are named', () => {
+  for (const [text, named] of [
+    ['Observation?nonsense=1', 'nonsense'],
+    ['Observation?combo-code-value-quantity=x$gt5', 'combo-code-value-quantity'],
+    ['Observation?_count=10', '_count'],
+    ['Observation?_sort=date', '_sort'],
+    ['Nope?status=x', 'Nope'],
+    ['Observation', 'Observation'],
+  ] as const) {
+    const problem = typeFilterProblem(text);
+    assert.ok(problem?.includes(named), `${text}: ${problem}`);
   }
-  assert.ok(isTypeFilterSupported('Patient?gender=female'));
-  assert.ok(isTypeFilterSupported('MedicationRequest?status=active'));
+});
+
+test('_typeFilter: the filters of a type become one scan clause, alternatives ORed, parameters kept apart', () => {
+  assert.is(typeFilterWhere(['Patient?gender=female'], 'Observation'), undefined);
+  const one = typeFilterWhere(['Observation?status=final', 'Patient?gender=female'], 'Observation')!;
+  assert.is(one.clauses.length, 1);
+  const two = typeFilterWhere(['Observation?status=final', 'Observation?code=8867-4&status=amended'], 'Observation')!;
+  assert.is(two.clauses.length, 1);
+  assert.match(two.clauses[0]!, / OR /);
+  const names = two.parameters.map((p) => p.name);
+  assert.is(new Set(names).size, names.length, 'parameter names never collide');
+  assert.ok(names.some((n) => n.startsWith('@tf0')) && names.some((n) => n.startsWith('@tf1')));
 });
 
 test('_elements: typed and untyped elements apply to their types; mandatory elements stay; SUBSETTED is tagged once', () => {
@@ -121,7 +133,7 @@ test('options: defaults, overrides, sub-MiB rolling for tests, and invalid value
   assert.is(rollingBytes(resolveExportOptions({ rollingFileSizeBytes: 1000 })), 1000);
   assert.ok(Object.isFrozen(options));
   assert.throws(() => resolveExportOptions({ numberOfPagesPerCommit: 0 }), (e: unknown) => e instanceof ExportError && /numberOfPagesPerCommit/.test(e.message));
-  assert.throws(() => resolveExportOptions({ bucketsPerItem: 3 }), (e: unknown) => e instanceof ExportError);
+  assert.throws(() => resolveExportOptions({ itemSplitThreshold: 0 }), (e: unknown) => e instanceof ExportError && /itemSplitThreshold/.test(e.message));
 });
 
 test.run();

@@ -1,7 +1,8 @@
 /**
- * Time windows: `_since` and `_until` select by lastUpdated (both inclusive),
- * nothing changed after the job's transactionTime is exported, and with
- * `_since` deletions in the window are listed as Bundle lines in `deleted`.
+ * Time windows: an export holds the state of the store at its transactionTime
+ * (or at `_until`, inclusive, when earlier); `_since` keeps the versions written
+ * after it (exclusive, as the IG says: "later than"), and with `_since`
+ * deletions in the window are listed as Bundle lines in `deleted`.
  */
 import * as assert from 'uvu/assert';
 import { test } from 'uvu';
@@ -35,7 +36,7 @@ test.after(async () => {
 
 const secondWave = async () => new Map([...(await storeJson(fx.store, 'Observation')).entries()].filter(([id]) => id.startsWith('second-')));
 
-it('_since exports what changed at or after it, and lists deletions in the window as DELETE Bundles', async () => {
+it('_since exports what changed after it, and lists deletions in the window as DELETE Bundles', async () => {
   const engine = await fx.engine();
   const { id } = await engine.start(exportRequest({ types: ['Observation'], since: secondWaveStart }), caller);
   const view = await waitForEnd(engine, id);
@@ -51,13 +52,14 @@ it('_since exports what changed at or after it, and lists deletions in the windo
   }
 });
 
-it('_until (inclusive) exports what changed up to it, and no deletions without _since', async () => {
+it('_until (inclusive) exports the state at that instant, resources deleted since included, and no deletions without _since', async () => {
   const engine = await fx.engine();
   const { id } = await engine.start(exportRequest({ types: ['Observation'], until: lastOfFirstWave }), caller);
   const view = await waitForEnd(engine, id);
   assert.is(view.status, 'completed', JSON.stringify(view.failure));
-  const firstWave = new Map([...(await storeJson(fx.store, 'Observation')).entries()].filter(([id]) => id.startsWith('first-')));
-  assert.is(firstWave.size, 119);
+  const firstWave = await storeJson(fx.store, 'Observation', { asOfMs: Date.parse(lastOfFirstWave) });
+  assert.is(firstWave.size, 120, 'first-3 was alive at _until, though deleted now');
+  assert.ok([...firstWave.keys()].every((id) => id.startsWith('first-')));
   exactlyOnce(await linesOf(fx.blobs, 'exports', view, 'Observation'), firstWave, '_until');
   assert.equal(view.deleted, []);
 });

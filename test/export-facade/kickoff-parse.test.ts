@@ -69,7 +69,7 @@ test('every refusal says the kick-off was refused and never that something was l
     ['_type=OperationOutcome,Patient', {}],
     [`_typeFilter=${encodeURIComponent('Foo?x=1')}`, {}],
     [`_typeFilter=${encodeURIComponent('OperationOutcome?x=1')}`, {}],
-    [`_typeFilter=${encodeURIComponent('Observation?value-quantity=gt5')}`, {}],
+    [`_typeFilter=${encodeURIComponent('Observation?code-value-quantity=8480-6$gt5')}`, {}],
     ['includeAssociatedData=_custom', {}],
     ['_elements=id', {}, off],
     ['_until=2024-01-01T00:00:00Z', {}, off],
@@ -168,11 +168,17 @@ test('_typeFilter: Type?query values, repeated or comma-joined; malformed, forei
 });
 
 test('_typeFilter the engine cannot evaluate is refused when strict and noted when lenient, never applied silently as no filter', () => {
-  const query = encodeURIComponent('Observation?value-quantity=gt5');
-  refused(() => get(`_typeFilter=${query}`), 'not-supported', '_typeFilter', /value-quantity.*refused/);
-  const { request } = get(`_typeFilter=${query},${encodeURIComponent('Observation?status=final')}`, { prefer: lenient });
-  assert.equal(request.typeFilters, ['Observation?status=final']);
-  assert.match(request.notes[0]!, /value-quantity.*ignored/);
+  for (const text of ['Observation?code-value-quantity=8480-6$gt5', 'Observation?no-such-parameter=1', 'Observation?status:below=final']) {
+    const query = encodeURIComponent(text);
+    const name = /\?([a-z-]+)/.exec(text)![1]!;
+    refused(() => get(`_typeFilter=${query}`), 'not-supported', '_typeFilter', new RegExp(`${name}.*refused`));
+    const { request } = get(`_typeFilter=${query},${encodeURIComponent('Observation?status=final')}`, { prefer: lenient });
+    assert.equal(request.typeFilters, ['Observation?status=final']);
+    assert.match(request.notes[0]!, new RegExp(`${name}.*ignored`));
+  }
+  // Every search parameter the search engine applies is a filter the export applies too.
+  assert.equal(get(`_typeFilter=${encodeURIComponent('Observation?value-quantity=gt5||mg')}`).request.typeFilters, ['Observation?value-quantity=gt5||mg']);
+  refused(() => get(`_typeFilter=${encodeURIComponent('Observation?date=notadate')}`), 'invalid', '_typeFilter');
 });
 
 test('_elements: [Type.]element with root elements only', () => {

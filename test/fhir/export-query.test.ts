@@ -10,6 +10,7 @@ import { openCosmosResourceStore } from '../../fhir-server/store/cosmos-resource
 import type { CosmosResourceStore } from '../../fhir-server/store/cosmos-resource-store.ts';
 import type { ExportFilter, ExportItem, ExportPosition, ExportQuery } from '../../fhir-server/store/resource-store.ts';
 import { createCosmosClient } from '../../common/cosmos.ts';
+import { splitBuckets } from '../../fhir-server/store/layout.ts';
 import { freshStore, startCosmosFixture } from './support/cosmos.ts';
 import type { CosmosFixture } from './support/cosmos.ts';
 
@@ -103,8 +104,7 @@ test('buckets split a type into disjoint parts that together are the whole', asy
   const all = new Set((await scan(store, { resourceType: 'Observation' }, 100)).items.map((i) => i.id));
   const seen = new Set<string>();
   let counted = 0;
-  for (let b = 0; b < 16; b += 4) {
-    const buckets = [b, b + 1, b + 2, b + 3];
+  for (const buckets of splitBuckets(4)) {
     const part = (await scan(store, { resourceType: 'Observation', buckets }, 13)).items;
     assertOrderedAndDistinct(part);
     for (const item of part) {
@@ -117,12 +117,15 @@ test('buckets split a type into disjoint parts that together are the whole', asy
   assert.is(counted, all.size);
 });
 
-test('a time window splits at a point with nothing lost; deletions are listed when asked for', async () => {
-  const before = (await scan(store, { resourceType: 'Observation', untilMs: midMs }, 50)).items;
-  const after = (await scan(store, { resourceType: 'Observation', sinceMs: midMs }, 50)).items;
-  assert.ok(before.length > 0 && after.length > 0);
+test('the state at an instant, and the changes after it, split at that instant; deletions are listed when asked for', async () => {
+  const before = (await scan(store, { resourceType: 'Observation', asOfMs: midMs - 1 }, 50)).items;
+  const after = (await scan(store, { resourceType: 'Observation', afterMs: midMs - 1 }, 50)).items;
   assert.ok(before.every((i) => i.lastUpdatedMs < midMs) && after.every((i) => i.lastUpdatedMs >= midMs));
-  assert.is(before.length + after.length, N - 3);
+  // The state before the midpoint still holds obs-0003 and obs-0100, deleted since; the changes after it are the rest, live now.
+  assert.is(before.length, N / 2);
+  assert.ok(before.some((i) => i.id === 'obs-0003') && before.some((i) => i.id === 'obs-0100'));
+  assert.is(after.length, N / 2 - 1);
+  assert.not.ok(after.some((i) => i.id === 'obs-0200'));
   const withDeleted = (await scan(store, { resourceType: 'Observation', includeDeleted: true }, 50)).items;
   const tombstones = withDeleted.filter((i) => i.deleted);
   assert.equal(tombstones.map((i) => i.id).sort(), ['obs-0003', 'obs-0100', 'obs-0200']);

@@ -118,10 +118,10 @@ test('metadata lists the interactions and what features register', async () => {
   assert.is(cs.resourceType, 'CapabilityStatement');
   assert.is(cs.fhirVersion, '4.0.1');
   const rest = cs.rest[0];
-  assert.equal(rest.interaction.map((i: { code: string }) => i.code), ['transaction', 'batch']);
+  assert.equal(rest.interaction.map((i: { code: string }) => i.code), ['transaction', 'batch', 'history-system']);
   assert.equal(rest.operation, [{ name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export' }]);
   const patientEntry = rest.resource.find((r: { type: string }) => r.type === 'Patient');
-  assert.equal(patientEntry.interaction.map((i: { code: string }) => i.code), ['read', 'create', 'update', 'delete', 'search-type']);
+  assert.equal(patientEntry.interaction.map((i: { code: string }) => i.code), ['read', 'vread', 'create', 'update', 'delete', 'history-instance', 'history-type', 'search-type']);
   assert.is(patientEntry.operation[0].name, 'export');
   assert.not.ok(rest.resource.some((r: { type: string }) => r.type === 'OperationOutcome'));
 });

@@ -32,7 +32,7 @@ test.after(async () => {
 async function contents(store: CosmosResourceStore): Promise<Map<string, FhirResource>> {
   const out = new Map<string, FhirResource>();
   for (const doc of await snapshot(store)) {
-    if (doc.deleted || !doc.resource) continue;
+    if (doc.deleted || !doc.resource || doc.id !== doc.rid) continue; // current versions only
     const { meta, ...rest } = doc.resource;
     const { versionId: _v, lastUpdated: _l, ...clientMeta } = meta ?? {};
     out.set(`${doc.resourceType}/${doc.id}`, Object.keys(clientMeta).length ? { ...rest, meta: clientMeta } : rest);
@@ -151,7 +151,7 @@ test('the CLI seeds a given account and reports resources/s', async () => {
   assert.ok(match, stderr);
   const expected = [...syntheticResources({ patients: 25, seed: 'cli' })].flat().length;
   assert.is(Number(match[1]), expected);
-  const { resources } = await fixture.client.database(database).container('resources').items.query<number>('SELECT VALUE COUNT(1) FROM c').fetchAll();
+  const { resources } = await fixture.client.database(database).container('resource-versions').items.query<number>('SELECT VALUE COUNT(1) FROM c').fetchAll();
   assert.is(resources[0], expected);
 });
 

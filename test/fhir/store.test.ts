@@ -19,12 +19,13 @@ test.after(async () => {
   await fixture?.stop();
 });
 
-test('fnv1a32 matches the reference vectors and buckets ids into 0..15', () => {
+test('fnv1a32 matches the reference vectors and buckets ids into 0..4095, written with four digits', () => {
   assert.is(fnv1a32(''), 0x811c9dc5);
   assert.is(fnv1a32('a'), 0xe40c292c);
   assert.is(fnv1a32('foobar'), 0xbf9cf968);
-  assert.is(bucketOf('foobar'), 0xbf9cf968 % 16);
-  assert.is(partitionKeyOf('Patient', 'foobar'), `Patient|${0xbf9cf968 % 16}`);
+  assert.is(bucketOf('foobar'), 0xbf9cf968 % 4096);
+  assert.is(partitionKeyOf('Patient', 'foobar'), `Patient|${String(0xbf9cf968 % 4096).padStart(4, '0')}`);
+  assert.is(partitionKeyOf('Patient', 'a'), `Patient|${String(0xe40c292c % 4096).padStart(4, '0')}`);
 });
 
 test('create, read, update and delete keep versions, meta and a tombstone', async () => {
@@ -56,6 +57,20 @@ test('create, read, update and delete keep versions, meta and a tombstone', asyn
   assert.is(again.outcome, 'created');
   assert.is(again.versionId, 4);
   assert.is(await store.read('Patient', 'nope'), undefined);
+
+  // Every version stays readable, the deletion as a deletion.
+  const v1 = await store.readVersion('Patient', 'p1', 1);
+  assert.ok(v1 && !v1.deleted);
+  assert.equal(v1.resource, created.resource);
+  const v2 = await store.readVersion('Patient', 'p1', 2);
+  assert.ok(v2 && !v2.deleted && v2.resource.gender === 'male');
+  assert.is((await store.readVersion('Patient', 'p1', 3))?.deleted, true);
+  assert.is((await store.readVersion('Patient', 'p1', 4))?.versionId, 4);
+  assert.is(await store.readVersion('Patient', 'p1', 5), undefined);
+  assert.is(await store.readVersion('Patient', 'p1', 0), undefined);
+  const { entries } = await store.history({ resourceType: 'Patient', id: 'p1', count: 10 });
+  assert.equal(entries.map((e) => [e.versionId, e.deleted]), [[4, false], [3, true], [2, false], [1, false]]);
+  assert.is(await countDocuments(store), 4, 'one current document and three history copies');
 });
 
 test('If-Match on a stale version, create of an existing id: 412 and 409, nothing written', async () => {
@@ -71,7 +86,7 @@ test('If-Match on a stale version, create of an existing id: 412 and 409, nothin
   assert.is(kept.outcome, 'kept');
   assert.is(kept.versionId, 2);
   assert.equal(await store.read('Observation', 'o1'), before);
-  assert.is(await countDocuments(store), 1);
+  assert.is(await countDocuments(store), 2, 'version 2 and the history copy of version 1');
 });
 
 test('the document carries pk, bucket, compartments and the resource exactly as read', async () => {
@@ -87,7 +102,9 @@ test('the document carries pk, bucket, compartments and the resource exactly as 
   await store.create({ resourceType: 'Group', id: 'g1', type: 'person', actual: true, member: [{ entity: { reference: 'Patient/p1' } }, { entity: { reference: 'Patient/p2' }, inactive: true }] });
   const { resource: doc } = await store.container.item('obs-1', partitionKeyOf('Observation', 'obs-1')).read<ResourceDocument>();
   assert.ok(doc);
-  assert.is(doc.pk, `Observation|${bucketOf('obs-1')}`);
+  assert.is(doc.pk, `Observation|${String(bucketOf('obs-1')).padStart(4, '0')}`);
+  assert.is(doc.rid, 'obs-1');
+  assert.is(doc.layout, 2);
   assert.is(doc.bucket, bucketOf('obs-1'));
   assert.is(doc.resourceType, 'Observation');
   assert.is(doc.versionId, 1);
@@ -107,7 +124,11 @@ test('the document carries pk, bucket, compartments and the resource exactly as 
   const { resource: tomb } = await store.container.item('obs-1', partitionKeyOf('Observation', 'obs-1')).read<ResourceDocument>();
   assert.is(tomb?.deleted, true);
   assert.is(tomb?.resource, undefined);
+  assert.equal(tomb?.deletedResource, doc.resource, 'a deletion keeps the version it deleted');
   assert.equal(tomb?.compartments, ['Patient/p1', 'Patient/p2']);
+  const { resource: copy } = await store.container.item('obs-1@1', partitionKeyOf('Observation', 'obs-1')).read<ResourceDocument>();
+  assert.equal(copy?.resource, doc.resource);
+  assert.is(copy?.endMs, tomb?.lastUpdatedMs, 'the history copy ends when the deletion was written');
 });
 
 test('findByIdentifier and findTypesOfIds see live resources only', async () => {
@@ -131,7 +152,7 @@ test('bulkUpsert creates new ids as version 1 and versions existing ones', async
   const result = await store.bulkUpsert(resources, { concurrency: 3, onProgress: (n) => progress.push(n) });
   assert.equal(result, { created: 249, updated: 1, failed: [] });
   assert.is(progress.at(-1), 250);
-  assert.is(await countDocuments(store), 250);
+  assert.is(await countDocuments(store), 251, '250 current versions and the history copy of b5 version 1');
   const b5 = await store.read('Patient', 'b5');
   assert.ok(b5 && !b5.deleted);
   assert.is(b5.versionId, 2);

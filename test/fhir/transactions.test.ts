@@ -111,7 +111,7 @@ test('a concurrent write that beats op 3 makes the transaction roll back; the ot
   const p2 = after.find((d) => d.id === 'p2')!;
   assert.is(p2.versionId, 3);
   assert.is(p2.resource?.gender, 'male');
-  assert.equal(after.filter((d) => d.id !== 'p2'), before.filter((d) => d.id !== 'p2'));
+  assert.equal(after.filter((d) => d.rid !== 'p2'), before.filter((d) => d.rid !== 'p2'));
 });
 
 function crashChild(databaseId: string, ops: WriteOp[], crashAt: number, timeoutMs?: number): Promise<{ code: number | null; signal: string | null; output: string }> {
@@ -170,7 +170,7 @@ test('recovery leaves alone a document a later write replaced, and restores the 
   const p1 = after.find((d) => d.id === 'p1')!;
   assert.is(p1.resource?.gender, 'female');
   assert.is(p1.versionId, 3);
-  assert.equal(after.filter((d) => d.id !== 'p1'), before.filter((d) => d.id !== 'p1'));
+  assert.equal(after.filter((d) => d.rid !== 'p1'), before.filter((d) => d.rid !== 'p1'));
 });
 
 test('the start-up recovery pass rolls back a dead transaction once its deadline has passed', async () => {

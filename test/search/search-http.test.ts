@@ -60,7 +60,8 @@ test.before(
     // One resource written later than the bulk load, for _lastUpdated.
     await new Promise((resolve) => setTimeout(resolve, 5));
     await store.update({ ...handMade[1]!, id: 'hm-zoe', active: true } as FhirResource & { id: string });
-    const { resources } = await store.container.items.query<FhirResource>('SELECT VALUE c.resource FROM c WHERE c.deleted = false').fetchAll();
+    // Current versions (earlier ones are stored as <id>@<version>).
+    const { resources } = await store.container.items.query<FhirResource>('SELECT VALUE c.resource FROM c WHERE c.deleted = false AND c.id = c.rid').fetchAll();
     universe = new Map();
     for (const r of resources) universe.set(r.resourceType, [...(universe.get(r.resourceType) ?? []), r]);
     patientIds = (universe.get('Patient') ?? []).map((p) => p.id!).sort();
@@ -294,6 +295,26 @@ test('GET /metadata lists search-type and exactly the parameters search accepts,
   }
 });
 
+test('sorted paging reads the resources as they were when the search started: each exactly once, whatever is written between pages', async () => {
+  for (const query of ['/Observation?_sort=-_lastUpdated&_count=40', '/Observation?_sort=date&_count=40']) {
+    const { resources } = await store.container.items
+      .query<string>('SELECT VALUE c.rid FROM c WHERE c.resourceType = "Observation" AND c.deleted = false AND c.id = c.rid AND IS_DEFINED(c.idx)')
+      .fetchAll();
+    const atStart = [...resources].sort();
+    let page = 0;
+    const { ids: got, bundles } = await searchAll(query, async () => {
+      page += 1;
+      // Between pages: the next resource to come (by the sort) gets a new version, and a new one appears.
+      const victim = atStart[(page * 13) % atStart.length]!;
+      const read = await store.read('Observation', victim);
+      if (read && !read.deleted) await store.update({ ...read.resource, id: victim, status: 'corrected' } as FhirResource & { id: string });
+      await store.create({ resourceType: 'Observation', id: `later-${query.length}-${page}`, status: 'final', code: { text: 'later' } });
+    });
+    assert.ok(bundles.length > 3, `${query}: ${bundles.length} pages`);
+    assert.equal([...got].sort(), atStart, `${query}: exactly the resources there when the search started`);
+  }
+});
+
 test('paging by keyset under concurrent creates, updates and deletes: every resource there throughout comes exactly once', async () => {
   const before = ids(of('Observation'));
   const touched = new Set<string>();
@@ -330,7 +351,7 @@ test('paging by keyset under concurrent creates, updates and deletes: every reso
     setSearchIndexing(true);
   }
   const { resources: live } = await store.container.items
-    .query<FhirResource>({ query: 'SELECT VALUE c.resource FROM c WHERE c.resourceType = "Observation" AND c.deleted = false' })
+    .query<FhirResource>({ query: 'SELECT VALUE c.resource FROM c WHERE c.resourceType = "Observation" AND c.deleted = false AND c.id = c.rid' })
     .fetchAll();
   const amended = ids(live.filter((o) => o.status === 'amended' && o.id !== 'unindexed'));
   assert.ok(amended.length > 5);

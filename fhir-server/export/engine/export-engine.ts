@@ -21,6 +21,7 @@ import { releaseIfEnded } from './finish.ts';
 import { blobNameOf, isTerminal, type JobRecord } from './job-record.ts';
 import { mutateJob, type JobStore } from './job-store.ts';
 import { resolveExportOptions, type ExportEngineOptions } from './options.ts';
+import { snapshotMsOf } from './plan.ts';
 import { toJobView } from './views.ts';
 import { TokenWaits } from './waits.ts';
 import { WorkerPool } from './worker-pool.ts';
@@ -54,6 +55,12 @@ async function guarded<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The earliest instant whose replaced versions `job` reads: its `_since` when it exports earlier versions, else its snapshot instant. */
+function versionsNeededFrom(job: JobRecord): number {
+  if (job.request.includeAssociatedData.includes('_history')) return job.request.since ? Date.parse(job.request.since) : -Infinity;
+  return snapshotMsOf(job);
+}
+
 function checkRequest(request: ExportRequest): void {
   for (const [name, value] of [['_since', request.since], ['_until', request.until]] as const) {
     if (value !== undefined && Number.isNaN(Date.parse(value))) throw new ExportError('invalid', `${name} is not an instant: ${value}`);
@@ -81,9 +88,16 @@ export class ExportEngine implements ExportJobs {
     return this.#ctx.options;
   }
 
+  /** The earliest instant from which a queued or running export needs replaced versions kept (Infinity: none needs any). */
+  async historyNeededSince(): Promise<number> {
+    const jobs = await guarded(() => this.#ctx.jobs.listWork());
+    return Math.min(Infinity, ...jobs.filter((job) => !isTerminal(job.status)).map(versionsNeededFrom));
+  }
+
   async start(request: ExportRequest, caller: ExportCaller): Promise<ExportJobView> {
     checkRequest(request);
     const { options, store, jobs } = this.#ctx;
+    request = await this.#checkRetention(request);
     let destination = withCleanContainerUrl(request.destination);
     if (destination.kind === 'default' && !destination.container) destination = { kind: 'default', container: options.defaultContainer };
     if (request.level === 'group' && !(await guarded(() => store.getGroupMembers(request.groupId!)))) {
@@ -130,6 +144,21 @@ export class ExportEngine implements ExportJobs {
     this.#ctx.logger.info({ jobId: stored.id, level: request.level, correlationId: caller.correlationId }, 'export queued');
     this.pool.nudge();
     return toJobView(stored, options.outputExpirySeconds);
+  }
+
+  // `_history` needs every version replaced after `_since` (all of them without it): refused (strict) or noted
+  // (lenient) when the retention policy may have purged some. Deletions carry the version they deleted, so
+  // `_deleted` never loses anything to retention.
+  async #checkRetention(request: ExportRequest): Promise<ExportRequest> {
+    if (!request.includeAssociatedData.includes('_history')) return request;
+    const purgedMs = await guarded(() => this.#ctx.store.purgedHistoryThrough());
+    const fromMs = request.since ? Date.parse(request.since) : -Infinity;
+    if (purgedMs <= fromMs) return request;
+    const what = `versions replaced before ${new Date(purgedMs).toISOString()} were purged by the history retention policy`;
+    if (request.handling === 'strict') {
+      throw new ExportError('invalid', `includeAssociatedData=_history cannot be complete: ${what}; ask with _since at or after that instant, or with Prefer: handling=lenient`);
+    }
+    return { ...request, notes: [...request.notes, `includeAssociatedData=_history: ${what}; the history files hold the versions still kept`] };
   }
 
   async #own(id: string, caller: ExportCaller): Promise<JobRecord | undefined> {

@@ -62,7 +62,7 @@ export class HeldItem implements StreamHost {
   async allocateFile(kind: StreamKind): Promise<string> {
     let fileName = '';
     await this.change((job, item) => {
-      const prefix = kind === 'resources' ? item.resourceType : kind === 'deleted' ? `${item.resourceType}-deleted` : `OperationOutcome-${item.resourceType}`;
+      const prefix = filePrefixOf(item, kind);
       const seq = job.nextFileSeq[prefix] ?? 1;
       job.nextFileSeq[prefix] = seq + 1;
       fileName = `${prefix}-${seq}.ndjson`;
@@ -74,7 +74,7 @@ export class HeldItem implements StreamHost {
   async fileCommitted(kind: StreamKind, file: FileRecord, state: StreamCheckpoint): Promise<void> {
     await this.change((job, item) => {
       delete item.waiting;
-      const list = kind === 'resources' ? job.output : kind === 'deleted' ? job.deleted : job.errors;
+      const list = kind === 'resources' ? job.output : kind === 'deleted' ? job.deleted : job.errors; // history and deleted-resources items write `resources` files, listed as output
       const at = list.findIndex((f) => f.fileName === file.fileName);
       if (at >= 0) list[at] = file;
       else list.push(file);
@@ -112,4 +112,13 @@ export class HeldItem implements StreamHost {
       throw error;
     }
   }
+}
+
+/** File names of a stream: `Patient-3.ndjson`, DELETE Bundles `Patient-deleted-3.ndjson`, stored resources that cannot be exported `OperationOutcome-Patient-3.ndjson`, earlier versions `Patient-history-3.ndjson`, deleted resources `Patient-softdeleted-3.ndjson`. */
+export function filePrefixOf(item: WorkItem, kind: StreamKind): string {
+  if (kind === 'deleted') return `${item.resourceType}-deleted`;
+  if (kind === 'errors') return `OperationOutcome-${item.resourceType}`;
+  if (item.kind === 'history') return `${item.resourceType}-history`;
+  if (item.kind === 'deleted-resources') return `${item.resourceType}-softdeleted`;
+  return item.resourceType;
 }

@@ -6,7 +6,7 @@
 export { ExportEngine, type ExportEngineDeps } from './export-engine.ts';
 export { openExportEngine, type OpenExportEngineOptions } from './open.ts';
 export { exportDefaults, resolveExportOptions, type ExportEngineOptions, type ExportJobConfiguration } from './options.ts';
-export { isTypeFilterSupported, parseTypeFilter } from './type-filter.ts';
+export { typeFilterProblem, typeFilterWhere } from './type-filter.ts';
 export { compartmentTypes } from './plan.ts';
 export { WorkerPool } from './worker-pool.ts';
 export { BlobDestinations, type DestinationResolver, type DestinationSecrets } from './destinations.ts';

@@ -109,6 +109,8 @@ export class ItemRunner {
     const filter = scanFilterOf(job, item);
     this.#position = resumePosition(item);
     this.#log.info({ resumeFrom: this.#position ?? null }, 'work item started');
+    // Versions stamped at or before the job's instant that are still in flight decide what the state then was.
+    await calling('the resource store', () => ctx.store.settled(job.transactionTimeMs));
     for (let pages = 1; ; pages++) {
       if (this.#stopping) {
         for (const stream of all) await stream.stage();
@@ -123,7 +125,7 @@ export class ItemRunner {
       for (const found of page.items) {
         const prev = this.#position;
         this.#position = { lastUpdatedMs: found.lastUpdatedMs, id: found.id };
-        if (found.deleted) await streams.deleted.append(deletedLine(item.resourceType, found.id), prev);
+        if (found.deleted && item.kind !== 'deleted-resources') await streams.deleted.append(deletedLine(item.resourceType, found.id), prev);
         else if (found.json !== undefined) {
           const line = resourceLine(found.json, rules, found.versionId);
           if (line) await streams[line.stream].append(line.text, prev);

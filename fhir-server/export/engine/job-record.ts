@@ -6,6 +6,7 @@
  * a replace guarded by the record's etag.
  */
 import type { ExportJobStatus, ExportRequest } from '../ports.ts';
+import type { BucketRange } from '../../store/layout.ts';
 import type { ExportPosition } from '../../store/resource-store.ts';
 import type { ItemWait } from './waits.ts';
 
@@ -48,14 +49,19 @@ export interface Lease {
   heartbeatMs: number;
 }
 
+/** What a work item exports: the resources as of the job's instant (default), their earlier versions, or the resources deleted by then. */
+export type WorkItemKind = 'history' | 'deleted-resources';
+
 /** A unit of work: one resource type, optionally a bucket range or a slice of the patient list. */
 export interface WorkItem {
   /** Position in `items`. */
   index: number;
   /** Resource type. */
   resourceType: string;
-  /** Buckets (0..15) of the type; absent = all. */
-  buckets?: number[];
+  /** What the item exports; absent = the resources as of the job's instant (with deletions when `_since` is given). */
+  kind?: WorkItemKind;
+  /** A range of the type's buckets (store layout); absent = all. */
+  buckets?: BucketRange;
   /** Index of the patient slice (`JobRecord.scope.compartments`) this item covers. */
   compartmentChunk?: number;
   /** State. */
@@ -106,7 +112,7 @@ export interface JobRecord {
   /** ISO times. */
   createTime: string;
   endTime?: string;
-  /** Kick-off instant: resources changed at or after it are not exported. */
+  /** Kick-off instant: the export holds the state of the store at this instant (versions written after it are not exported). */
   transactionTime: string;
   transactionTimeMs: number;
   /** Lease takeovers and retried failures so far. */

@@ -1,7 +1,8 @@
 /**
  * What a work item writes for each scanned item: the store's JSON text as is
- * (byte for byte what GET returns), or the resource checked against
- * `_typeFilter` and the patient scope and subsetted by `_elements`. A resource
+ * (byte for byte what GET returns), or the resource checked against the
+ * patient scope and subsetted by `_elements` (`_typeFilter` is applied by the
+ * scan query itself: type-filter.ts). A resource
  * with a value that is no value of its FHIR datatype (stored before validation
  * on write, docs/validation.md) is not written: an OperationOutcome naming it
  * goes to the item's error stream instead. Deletions become Bundle lines
@@ -12,12 +13,9 @@ import type { FhirResource } from '../../fhir/types.ts';
 import { exportBlockers, storedResourceIssues } from '../../fhir/validation/stored-resource.ts';
 import { elementsFor, subsetResource } from './elements.ts';
 import type { JobRecord, WorkItem } from './job-record.ts';
-import { matchesTypeFilter, parseTypeFilter, type TypeFilter } from './type-filter.ts';
 
 /** How an item turns resources into lines. */
 export interface LineRules {
-  /** Alternatives; empty = no filter. */
-  typeFilters: TypeFilter[];
   /** Elements to keep; undefined = whole resources. */
   elements?: Set<string>;
   /** Only resources in some Patient compartment (Patient export without a patient list). */
@@ -28,11 +26,7 @@ export interface LineRules {
 
 /** The rules of `item` of `job`. */
 export function lineRulesFor(job: JobRecord, item: WorkItem): LineRules {
-  const typeFilters = job.request.typeFilters.flatMap((text) => {
-    const parsed = parseTypeFilter(text);
-    return 'filter' in parsed && parsed.filter.resourceType === item.resourceType ? [parsed.filter] : [];
-  });
-  const rules: LineRules = { typeFilters, anyPatient: job.scope?.patientCompartmentOnly === true && !job.scope.compartments };
+  const rules: LineRules = { anyPatient: job.scope?.patientCompartmentOnly === true && !job.scope.compartments };
   const elements = elementsFor(job.request.elements, item.resourceType);
   if (elements) rules.elements = elements;
   const { compartments, chunkSize } = job.scope ?? {};
@@ -59,7 +53,6 @@ export interface Line {
 /** The line for a live resource's `json` (version `versionId`), or undefined when the rules leave it out. */
 export function resourceLine(json: string, rules: LineRules, versionId?: number): Line | undefined {
   const resource = JSON.parse(json) as FhirResource;
-  if (rules.typeFilters.length > 0 && !rules.typeFilters.some((filter) => matchesTypeFilter(resource, filter))) return undefined;
   if (rules.anyPatient && patientCompartmentsOf(resource).length === 0) return undefined;
   if (rules.owner && !owned(resource, rules.owner)) return undefined;
   if (exportBlockers(resource).length > 0) return { stream: 'errors', text: JSON.stringify(withheldOutcome(resource, versionId)) };

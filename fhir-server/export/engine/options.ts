@@ -45,10 +45,8 @@ export interface ExportEngineOptions extends ExportJobConfiguration {
   rollingFileSizeBytes?: number;
   /** Size at which a buffered block is staged (default 4 MiB). */
   blockSizeBytes: number;
-  /** A type with more resources than this is split into items by bucket ranges. */
+  /** Resources per work item: a type with more is split into bucket ranges of about this many each. */
   itemSplitThreshold: number;
-  /** Buckets per item when a type is split (16 buckets per type). */
-  bucketsPerItem: number;
   /** Patients per item of a Patient/Group export with an explicit patient list. */
   compartmentChunkSize: number;
   /** `Retry-After` of a too-many-jobs refusal. */
@@ -68,8 +66,7 @@ export const exportDefaults: Readonly<ExportEngineOptions> = Object.freeze({
   outputExpirySeconds: exportSettingDefaults.outputExpirySeconds,
   sasUrlLifetimeSeconds: exportSettingDefaults.sasUrlLifetimeSeconds,
   blockSizeBytes: 4 * 1024 * 1024,
-  itemSplitThreshold: 100_000,
-  bucketsPerItem: 4,
+  itemSplitThreshold: 50_000,
   compartmentChunkSize: 500,
   tooManyJobsRetryAfterSeconds: 30,
 });
@@ -95,7 +92,6 @@ export function resolveExportOptions(overrides: Partial<ExportEngineOptions> = {
   const out = options as unknown as ExportEngineOptions;
   const problems = positive.filter((key) => !(typeof out[key] === 'number' && (out[key] as number) > 0)).map((key) => `${key} must be a positive number`);
   if (!Number.isInteger(out.maxJobRestartCount) || out.maxJobRestartCount < 0) problems.push('maxJobRestartCount must be a whole number ≥ 0');
-  if (![1, 2, 4, 8, 16].includes(out.bucketsPerItem)) problems.push('bucketsPerItem must divide 16');
   if (out.rollingFileSizeBytes !== undefined && !(out.rollingFileSizeBytes > 0)) problems.push('rollingFileSizeBytes must be positive');
   for (const key of ['maximumNumberOfConcurrentJobsPerClient', 'destinationTimeoutSeconds', 'tokenWaitSeconds'] as const) {
     if (out[key] !== undefined && !((out[key] as number) > 0)) problems.push(`${key} must be a positive number`);

@@ -1,11 +1,14 @@
 /**
  * Planning a job: which types it covers, which patients limit it, and its work
- * items — one per type, a large type split into bucket ranges, a long patient
- * list split into slices — with the store's count as each item's total.
+ * items — one per type (and per extra kind: earlier versions, deleted resources),
+ * a large type split into bucket ranges, a long patient list split into slices —
+ * with the store's count as each item's total.
  */
 import { patientCompartmentTypes } from '../../fhir/compartments.ts';
 import type { ExportFilter, ResourceStore } from '../../store/resource-store.ts';
-import { emptyStream, type ExportScope, type JobRecord, type WorkItem } from './job-record.ts';
+import { splitBuckets } from '../../store/layout.ts';
+import { kickoffBase, typeFilterWhere } from './type-filter.ts';
+import { emptyStream, type ExportScope, type JobRecord, type WorkItem, type WorkItemKind } from './job-record.ts';
 import type { ExportEngineOptions } from './options.ts';
 
 /** A job that cannot be planned (its Group is gone): the failure to record. */
@@ -23,14 +26,22 @@ export interface JobPlan {
   notes: string[];
 }
 
-/** The scan of `item` (without paging). */
+/** The instant whose state `job` exports: its transaction time, or `_until` when earlier. */
+export function snapshotMsOf(job: JobRecord): number {
+  const { until } = job.request;
+  return until ? Math.min(job.transactionTimeMs, Date.parse(until)) : job.transactionTimeMs;
+}
+
+/** The scan of `item` (without paging): the versions valid at the job's instant, written after `_since`, that its type's `_typeFilter`s select. */
 export function scanFilterOf(job: JobRecord, item: WorkItem): ExportFilter {
-  const filter: ExportFilter = { resourceType: item.resourceType, untilMs: job.transactionTimeMs + 1 };
-  const { since, until } = job.request;
-  if (since) filter.sinceMs = Date.parse(since);
-  if (until) filter.untilMs = Math.min(filter.untilMs!, Date.parse(until) + 1);
-  if (since) filter.includeDeleted = true;
+  const filter: ExportFilter = { resourceType: item.resourceType, asOfMs: snapshotMsOf(job), versions: item.kind ?? 'state' };
+  const { since } = job.request;
+  if (since) filter.afterMs = Date.parse(since);
+  if (since && !item.kind) filter.includeDeleted = true;
   if (item.buckets) filter.buckets = item.buckets;
+  const base = kickoffBase(job.request.requestUrl);
+  const where = typeFilterWhere(job.request.typeFilters, item.resourceType, { nowMs: job.transactionTimeMs, ...(base ? { baseUrl: base } : {}) });
+  if (where) filter.where = where;
   const { compartments, chunkSize } = job.scope ?? {};
   if (compartments && chunkSize && item.compartmentChunk !== undefined) {
     filter.compartments = compartments.slice(item.compartmentChunk * chunkSize, (item.compartmentChunk + 1) * chunkSize);
@@ -74,32 +85,47 @@ function countOf(store: ResourceStore, job: JobRecord, item: WorkItem): Promise<
   return store.count(filter);
 }
 
+/** The `includeAssociatedData` values that add work items of their own. */
+function extraKindsOf(job: JobRecord): WorkItemKind[] {
+  const kinds: WorkItemKind[] = [];
+  if (job.request.includeAssociatedData.includes('_history')) kinds.push('history');
+  if (job.request.includeAssociatedData.includes('_deleted')) kinds.push('deleted-resources');
+  return kinds;
+}
+
+// One item per type and kind, or, for more than `itemSplitThreshold` resources, bucket ranges of about that many each.
+async function itemsOfType(store: ResourceStore, job: JobRecord, type: string, kind: WorkItemKind | undefined, options: ExportEngineOptions): Promise<WorkItem[]> {
+  const whole = newItem(type, 0, kind ? { kind } : {});
+  whole.total = await countOf(store, job, whole);
+  if (whole.total <= options.itemSplitThreshold) return [whole];
+  const items: WorkItem[] = [];
+  for (const buckets of splitBuckets(Math.ceil(whole.total / options.itemSplitThreshold))) {
+    const item = newItem(type, 0, { ...(kind ? { kind } : {}), buckets });
+    item.total = await countOf(store, job, item);
+    items.push(item);
+  }
+  return items;
+}
+
 /** Plans `job`; `PlanFailure` when its Group is gone. */
 export async function planJob(job: JobRecord, store: ResourceStore, options: ExportEngineOptions): Promise<JobPlan> {
   const notes: string[] = [];
   const scope = await scopeOf(job, store, options);
   const planned: JobRecord = { ...job, scope };
   const items: WorkItem[] = [];
+  const kinds: Array<WorkItemKind | undefined> = [undefined, ...extraKindsOf(job)];
   for (const type of await typesOf(job, store, notes)) {
-    if (scope.compartments) {
-      const slices = Math.ceil(scope.compartments.length / options.compartmentChunkSize);
-      for (let slice = 0; slice < slices; slice++) {
-        const item = newItem(type, 0, { compartmentChunk: slice });
-        item.total = await countOf(store, planned, item);
-        items.push(item);
+    for (const kind of kinds) {
+      if (scope.compartments) {
+        const slices = Math.ceil(scope.compartments.length / options.compartmentChunkSize);
+        for (let slice = 0; slice < slices; slice++) {
+          const item = newItem(type, 0, { compartmentChunk: slice, ...(kind ? { kind } : {}) });
+          item.total = await countOf(store, planned, item);
+          items.push(item);
+        }
+        continue;
       }
-      continue;
-    }
-    const whole = newItem(type, 0);
-    whole.total = await countOf(store, planned, whole);
-    if (whole.total <= options.itemSplitThreshold) {
-      items.push(whole);
-      continue;
-    }
-    for (let first = 0; first < 16; first += options.bucketsPerItem) {
-      const item = newItem(type, 0, { buckets: Array.from({ length: options.bucketsPerItem }, (_, i) => first + i) });
-      item.total = await countOf(store, planned, item);
-      items.push(item);
+      items.push(...(await itemsOfType(store, planned, type, kind, options)));
     }
   }
   items.forEach((item, index) => (item.index = index));

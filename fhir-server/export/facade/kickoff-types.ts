@@ -5,7 +5,7 @@
  * which the job's plan notes in the manifest's error file.
  */
 import { isResourceType, isStorableType } from '../../fhir/resource-types.ts';
-import { parseTypeFilter } from '../engine/type-filter.ts';
+import { typeFilterProblem } from '../engine/type-filter.ts';
 import type { ExportLevel } from '../ports.ts';
 import { checkTypeFilter, checkTypeName, exportableAt, invalidParameter, splitList, splitTypeFilters } from './kickoff-lists.ts';
 
@@ -52,8 +52,13 @@ export function typesAndFilters(
       typeFilters.push(query);
     } else {
       // A filter the engine cannot evaluate would export resources it should leave out: never silently.
-      const parsed = parseTypeFilter(query);
-      if ('reason' in parsed) unsupported('_typeFilter', `_typeFilter ${query.slice(0, 100)}: ${parsed.reason}`, `the filter was ignored, so the export may hold ${type} resources it would have left out`);
+      let problem: string | undefined;
+      try {
+        problem = typeFilterProblem(query);
+      } catch (error) {
+        throw invalidParameter('_typeFilter', `${query.slice(0, 100)}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      if (problem) unsupported('_typeFilter', `_typeFilter ${query.slice(0, 100)}: ${problem}`, `the filter was ignored, so the export may hold ${type} resources it would have left out`);
       else typeFilters.push(query);
     }
   }

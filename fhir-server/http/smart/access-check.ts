@@ -1,6 +1,7 @@
 /**
- * What a SMART token needs for a request: reading a type needs read on it
- * (search needs search); writes need create, update or delete on the type
+ * What a SMART token needs for a request: reading a resource, a version of it
+ * or its history needs read on its type (search and a type's history need
+ * search; the system history needs read on `*`); writes need create, update or delete on the type
  * (a Bundle needs them on `*`); an `$export` kick-off needs read on every type
  * it can include (its `_type` list, else `*`); status, cancel and download
  * need read on some type (the job itself is visible only to the client that
@@ -38,7 +39,8 @@ export function missingScope(scopes: ScopeSet, request: FastifyRequest, access: 
   switch (access) {
     case 'read':
       if (typeof type !== 'string') return firstMissing(scopes, ['*'], 'r');
-      return firstMissing(scopes, [type], route.endsWith('/:id') ? 'r' : 's');
+      // A resource, one of its versions or its own history is a read; a type's history, like a search, needs search.
+      return firstMissing(scopes, [type], /\/:id(\/_history(\/:vid)?)?$/.test(route) ? 'r' : 's');
     case 'write': {
       if (typeof type !== 'string') return firstMissing(scopes, ['*'], 'c') ?? firstMissing(scopes, ['*'], 'u') ?? firstMissing(scopes, ['*'], 'd') ?? firstMissing(scopes, ['*'], 'r');
       const permission: SmartPermission = request.method === 'POST' ? 'c' : request.method === 'DELETE' ? 'd' : 'u';

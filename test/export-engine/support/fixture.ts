@@ -170,7 +170,7 @@ export async function linesOf(blobs: BlobServiceClient, container: string, view:
 }
 
 /** Every live resource of `type` as the store serves it (JSON text), keyed by id. */
-export async function storeJson(store: CosmosResourceStore, type: string, filter: { sinceMs?: number; untilMs?: number; compartments?: string[] } = {}): Promise<Map<string, string>> {
+export async function storeJson(store: CosmosResourceStore, type: string, filter: { asOfMs?: number; afterMs?: number; compartments?: string[] } = {}): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   let continuation;
   do {
