@@ -45,7 +45,7 @@ export interface ExportEngineOptions extends ExportJobConfiguration {
   rollingFileSizeBytes?: number;
   /** Size at which a buffered block is staged (default 4 MiB). */
   blockSizeBytes: number;
-  /** Resources per work item: a type with more is split into bucket ranges of about this many each. */
+  /** Resources per work item: a type with more is split into bucket ranges of about this many each (at most 256 items per type). */
   itemSplitThreshold: number;
   /** Patients per item of a Patient/Group export with an explicit patient list. */
   compartmentChunkSize: number;
@@ -66,7 +66,7 @@ export const exportDefaults: Readonly<ExportEngineOptions> = Object.freeze({
   outputExpirySeconds: exportSettingDefaults.outputExpirySeconds,
   sasUrlLifetimeSeconds: exportSettingDefaults.sasUrlLifetimeSeconds,
   blockSizeBytes: 4 * 1024 * 1024,
-  itemSplitThreshold: 50_000,
+  itemSplitThreshold: 25_000,
   compartmentChunkSize: 500,
   tooManyJobsRetryAfterSeconds: 30,
 });

@@ -93,13 +93,20 @@ function extraKindsOf(job: JobRecord): WorkItemKind[] {
   return kinds;
 }
 
+/**
+ * Most work items of one type and kind. The job record holds every item, and a Cosmos DB document holds
+ * at most 2 MB: 256 items (~130 KB) per type keeps a whole-account job far below it, and still lets 256
+ * workers share one type (at a billion resources an item then holds a few million).
+ */
+export const maxItemsPerType = 256;
+
 // One item per type and kind, or, for more than `itemSplitThreshold` resources, bucket ranges of about that many each.
 async function itemsOfType(store: ResourceStore, job: JobRecord, type: string, kind: WorkItemKind | undefined, options: ExportEngineOptions): Promise<WorkItem[]> {
   const whole = newItem(type, 0, kind ? { kind } : {});
   whole.total = await countOf(store, job, whole);
   if (whole.total <= options.itemSplitThreshold) return [whole];
   const items: WorkItem[] = [];
-  for (const buckets of splitBuckets(Math.ceil(whole.total / options.itemSplitThreshold))) {
+  for (const buckets of splitBuckets(Math.min(maxItemsPerType, Math.ceil(whole.total / options.itemSplitThreshold)))) {
     const item = newItem(type, 0, { ...(kind ? { kind } : {}), buckets });
     item.total = await countOf(store, job, item);
     items.push(item);
