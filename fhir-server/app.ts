@@ -112,7 +112,7 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
 
   // The routing side: one channel, the refresh token from the account database.
   const metrics = new FhirMetrics();
-  const connection = connectRouting({ address: settings.routing.address!, caPem: read(settings.routing.caFile) ?? caPem, interceptors: [metrics.routingInterceptor] });
+  const connection = connectRouting({ address: settings.routing.address!, caPem: read(settings.routing.caFile) ?? caPem, interceptors: [metrics.routingInterceptor], callersWaitMs: Math.min(settings.routing.tokenWaitSeconds, settings.routing.startupWaitSeconds) * 1000 });
   const repository = await openCosmosRefreshTokenRepository(cosmos, { databaseId, bootstrapRefreshToken: settings.routing.refreshToken });
   const tokenClient = new ExternalResourceTokenClient({ connection, repository, logger, retry: { overallTimeoutMs: settings.routing.tokenWaitSeconds * 1000 } });
   metrics.observeTokenClient(tokenClient);

@@ -20,13 +20,32 @@ export interface RoutingConnectionOptions {
   interceptors?: Interceptor[];
   /** Extra channel options, merged over {@link routingChannelDefaults}. */
   channelOptions?: ChannelOptions;
+  /**
+   * The shortest time a caller keeps retrying (the token client's `routing.tokenWaitSeconds`): the
+   * reconnect backoff is capped at a quarter of it, so a routing server that is back is reconnected
+   * to while that caller still retries. Absent: the default cap.
+   */
+  callersWaitMs?: number;
+}
+
+const MAX_RECONNECT_BACKOFF_MS = 5_000;
+
+/**
+ * The channel's reconnect backoff cap for callers that wait `callersWaitMs`: a quarter of it (grpc-js
+ * adds up to 20% jitter), at most 5 s, at least 100 ms. A caller that started after an outage ended must
+ * not see its whole wait spent in a backoff that began during the outage: with a 5 s cap and a 3 s
+ * token wait, the first export after the routing server came back could fail with 504.
+ */
+export function reconnectBackoffCapMs(callersWaitMs: number | undefined): number {
+  if (callersWaitMs === undefined) return MAX_RECONNECT_BACKOFF_MS;
+  return Math.max(100, Math.min(MAX_RECONNECT_BACKOFF_MS, Math.floor(callersWaitMs / 4)));
 }
 
 /** Channel options: reconnect quickly once the routing server is back, so retries within the overall deadline can succeed. */
 export const routingChannelDefaults: Readonly<ChannelOptions> = Object.freeze({
   // grpc-js otherwise backs off reconnects up to 120 s, longer than any caller's deadline.
   'grpc.initial_reconnect_backoff_ms': 500,
-  'grpc.max_reconnect_backoff_ms': 5_000,
+  'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS,
   // The client detects dead connections (the routing server sends no pings of its own): a ping a minute,
   // also between calls; the routing server accepts them every 10 s at most.
   'grpc.keepalive_time_ms': 60_000,
@@ -42,6 +61,8 @@ export interface RoutingConnection {
   readonly refreshTokens: RefreshTokenServiceClient;
   /** AccountConfigurationService client. */
   readonly accountConfiguration: AccountConfigurationServiceClient;
+  /** The channel itself (its connectivity state, for health and tests). */
+  readonly channel: Channel;
   /** Closes the channel (calls in flight fail with CANCELLED / UNAVAILABLE). */
   close(): void;
 }
@@ -49,13 +70,20 @@ export interface RoutingConnection {
 /** Opens (lazily: nothing connects until the first call) a TLS channel to the routing server. */
 export function connectRouting(options: RoutingConnectionOptions): RoutingConnection {
   const credentials = tlsChannelCredentials(options.caPem, options.clientCertificate);
-  const channelOptions = { ...routingChannelDefaults, ...options.channelOptions };
+  const cap = reconnectBackoffCapMs(options.callersWaitMs);
+  const channelOptions = {
+    ...routingChannelDefaults,
+    'grpc.initial_reconnect_backoff_ms': Math.min(Number(routingChannelDefaults['grpc.initial_reconnect_backoff_ms']), cap),
+    'grpc.max_reconnect_backoff_ms': cap,
+    ...options.channelOptions,
+  };
   const channel = new Channel(options.address, credentials, channelOptions);
   const clientOptions = { channelOverride: channel, interceptors: options.interceptors ?? [] };
   return {
     tokens: new TokenServiceClient(options.address, credentials, clientOptions),
     refreshTokens: new RefreshTokenServiceClient(options.address, credentials, clientOptions),
     accountConfiguration: new AccountConfigurationServiceClient(options.address, credentials, clientOptions),
+    channel,
     close: () => channel.close(),
   };
 }

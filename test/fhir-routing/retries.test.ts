@@ -6,6 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { status } from '@grpc/grpc-js';
+import { createServer } from 'node:net';
 import { startRoutingSetup, type RoutingSetup } from '../../dev/routing-setup.ts';
 import { startRoutingServer, type RunningRoutingServer } from '../../routing-server/app.ts';
 import { loadRoutingConfig } from '../../routing-server/config.ts';
@@ -117,6 +118,38 @@ test('retries stop at the overall deadline with a typed UNAVAILABLE error', asyn
   assert.ok(e.attempts > 1, `attempts ${e.attempts}`);
   assert.is(e.attempts, fhir.retries.length + 1);
   assert.not.match(e.message, /fmrt_/);
+});
+
+test('a call that starts just after the routing server came back gets through within a short retry budget (the reconnect backoff fits in it)', async () => {
+  const account = await setup.provisionAccount('rt-back');
+  const first = await routingServerOn(0);
+  const port = first.port;
+  const budgetMs = 3_000;
+  const fhir = await startInstance(setup, { databaseId: 'fhir-rt-back', bootstrapRefreshToken: account.refreshToken, address: first.address, retry: { overallTimeoutMs: budgetMs, initialDelayMs: 100 } });
+  instances.push(fhir);
+  assert.ok((await fhir.accountConfiguration.get()).accountName, 'works before the outage (no token cached)');
+  await first.stop();
+  // A long outage with calls going on: the channel's reconnect backoff grows to its cap. The port
+  // is held by a listener that drops every connection, so each reconnect attempt is seen.
+  let attempts = 0;
+  let onAttempt = () => {};
+  const dropper = createServer((socket) => {
+    attempts++;
+    socket.destroy();
+    onAttempt();
+  });
+  await new Promise<void>((resolve) => dropper.listen(port, '127.0.0.1', resolve));
+  const outageEnds = Date.now() + 10_000;
+  while (Date.now() < outageEnds) await fhir.tokens.getToken('https://vault.azure.net').catch(() => undefined);
+  // The server comes back the moment a reconnect attempt has failed: the next attempt is a whole backoff away.
+  fhir.connection.channel.getConnectivityState(true);
+  await new Promise<void>((resolve) => (onAttempt = resolve));
+  await new Promise<void>((resolve) => dropper.close(() => resolve()));
+  assert.ok(attempts > 3, `reconnect attempts during the outage: ${attempts}`);
+  await routingServerOn(port);
+  const started = Date.now();
+  const got = await fhir.tokens.getToken(STORAGE);
+  assert.is(claims(got.token).appid, account.clientId, `token within the ${budgetMs} ms budget (took ${Date.now() - started} ms)`);
 });
 
 test.run();

@@ -72,8 +72,9 @@ export async function startInstance(setup: RoutingSetup, options: InstanceOption
   const repository = options.wrapRepository ? options.wrapRepository(inner) : inner;
   const calls = new Map<string, number>();
   const retries: RetryEvent[] = [];
-  const connection = connectRouting({ address: options.address ?? setup.address, caPem: tls.caPem, interceptors: [countingInterceptor(calls)] });
   const { retry, logger } = options;
+  // As the service wires it: the channel's reconnect backoff fits in the callers' retry budget.
+  const connection = connectRouting({ address: options.address ?? setup.address, caPem: tls.caPem, interceptors: [countingInterceptor(calls)], callersWaitMs: retry?.overallTimeoutMs });
   const tokens = new ExternalResourceTokenClient({ connection, repository, retry, logger, onRetry: (e) => retries.push(e) });
   const accountConfiguration = new AccountConfigurationClient({ connection, repository, retry, logger });
   const upkeep = new RefreshTokenUpkeep({ connection, repository, retry, logger, ...options.upkeep });
