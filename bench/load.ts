@@ -21,7 +21,7 @@
  * per resource (from /proc) of each mode. The last line is one JSON object.
  * Target ratio ≥ 0.6.
  *
- * Run: npm run bench:load -- --bundles 12 --rounds 4 --concurrency 4
+ * Run: npm run bench:load -- --bundles 24 --rounds 4 --concurrency 4
  * Profile the servers: LOAD_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench:load
  */
 import { Command, InvalidArgumentError } from 'commander';
@@ -47,13 +47,13 @@ const positiveInt = (value: string): number => {
   return n;
 };
 const cli = new Command('bench:load')
-  .option('--bundles <n>', 'patient Bundles per round (after the 2 directory Bundles)', positiveInt, 12)
+  .option('--bundles <n>', 'patient Bundles per round (after the directory Bundles; the 12 Synthea files cycled)', positiveInt, 24)
   .option('--rounds <n>', 'timed rounds of each mode (alternated)', positiveInt, 4)
   .option('--concurrency <n>', 'Bundles in flight', positiveInt, 4)
+  .option('--data <dir>', 'folder of Synthea transaction Bundles (absent: synthetic Bundles)', join(repoRoot, '..', 'shared', 'data', 'synthea-r4'))
   .parse();
-const { bundles: patientBundles, rounds, concurrency } = cli.opts<{ bundles: number; rounds: number; concurrency: number }>();
+const { bundles: patientBundles, rounds, concurrency, data: dataDir } = cli.opts<{ bundles: number; rounds: number; concurrency: number; data: string }>();
 const log = (line: string): boolean => process.stderr.write(`${line}\n`);
-const dataDir = join(repoRoot, '..', 'shared', 'data', 'synthea-r4');
 const uuidPattern = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 
 type Mode = 'full' | 'raw';
