@@ -272,6 +272,10 @@ export class CosmosResourceStore implements port.ResourceStore {
       throw toFhirError(error, 'resolving ids');
     }
   }
+
+  async close(): Promise<void> {
+    await this.#clock.close();
+  }
 }
 
 // Write failures: an abandoned write (its timeout passed) may or may not have landed, which the client must be told.
