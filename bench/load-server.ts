@@ -52,5 +52,6 @@ process.stdout.write(`LOAD_SERVER_READY ${JSON.stringify({ baseUrl: `https://127
 // Stops on SIGTERM, or when the benchmark that started it is gone (FHIRMESH_PARENT_PID).
 stopOnSignals(async () => {
   await app.close();
+  await store.close();
   cosmos.dispose();
 });
