@@ -81,6 +81,7 @@ try {
   engine.pool.start();
   log(`engine: page ${engine.options.maximumNumberOfResourcesPerQuery}, ${engine.options.maximumNumberOfConcurrentJobsAllowed} items in flight, items of ${engine.options.itemSplitThreshold} resources`);
 
+  log(`export worker before the first export: RSS ${mib(process.memoryUsage().rss)} MiB`);
   let peakRss = 0;
   const measure = async (label: string): Promise<{ total: number; rps: number[] }> => {
     const types = await opened.store.listResourceTypes();
