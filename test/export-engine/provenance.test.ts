@@ -147,4 +147,29 @@ it('without includeAssociatedData no Provenance is written', async () => {
   assert.equal(await provenanceIds(view), []);
 });
 
+// Last: it adds resources and Provenance the tests above do not expect.
+it('an item given back after a checkpoint and resumed by another engine writes each Provenance once', async () => {
+  for (let i = 0; i < 30; i++) {
+    await fx.store.create({ resourceType: 'Condition', id: `cond-${i}`, subject: { reference: 'Patient/p3' }, code: { text: `c${i}` } });
+    await fx.store.create(provenance(`rp-${i}`, '2024-01-01T00:00:00Z', `Condition/cond-${i}`));
+  }
+  await fx.store.create(provenance('rp-multi', '2024-01-01T00:00:00Z', 'Condition/cond-28', 'Condition/cond-3', 'Condition/cond-17'));
+  const options = { maximumNumberOfResourcesPerQuery: 3, numberOfPagesPerCommit: 2, blockSizeBytes: 600 };
+  const jobsContainerId = 'jobs-provenance-resume';
+  let givenBack: Promise<boolean> | undefined;
+  const first: ExportEngine = await fx.engine(options, { jobsContainerId, hooks: { afterCheckpoint: () => void (givenBack ??= first.pool.stop(5_000)) } });
+  const { id } = await first.start(kickoff('_type=Condition&includeAssociatedData=RelevantProvenanceResources'), caller);
+  for (let waited = 0; !givenBack && waited < 30_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(givenBack, 'the first engine reached a checkpoint');
+  assert.ok(await givenBack, 'the first engine gave its item back');
+  const handedOver = (await fx.jobsOf(first).read(id))!;
+  assert.is(handedOver.status, 'running');
+  assert.ok(handedOver.items[0]!.checkpoint.provenance?.through, 'the Provenance stream was checkpointed');
+  const second = await fx.engine(options, { jobsContainerId });
+  const view = await waitForEnd(second, id);
+  assert.is(view.status, 'completed', JSON.stringify(view.failure));
+  assert.equal(await provenanceIds(view), [...Array.from({ length: 30 }, (_, i) => `rp-${i}`), 'rp-multi'].sort());
+  assert.is((await linesOf(fx.blobs, 'exports', view, 'Condition')).length, 30);
+});
+
 test.run();

@@ -20,6 +20,7 @@
  * page of resources.
  */
 import type { JSONValue } from '@azure/cosmos';
+import { patientCompartmentsOf } from '../../fhir/compartments.ts';
 import type { FhirResource } from '../../fhir/types.ts';
 import { indexEntries } from '../../search/index-values.ts';
 import { parametersOf } from '../../search/parameters.ts';
@@ -78,6 +79,7 @@ export class AssociatedProvenance {
   readonly #exportedTypes: ReadonlySet<string>;
   readonly #rules: LineRules;
   readonly #memberRules: LineRules;
+  readonly #listed: ReadonlySet<string> | undefined;
 
   /** For the resource items of `job` (planned: its items name the types it exports); `pageSize` bounds each store page. */
   constructor(
@@ -92,6 +94,7 @@ export class AssociatedProvenance {
     const elements = elementsFor(job.request.elements, 'Provenance');
     this.#rules = { anyPatient: false, ...(elements ? { elements } : {}) };
     this.#memberRules = { anyPatient: job.scope?.patientCompartmentOnly === true && !job.scope.compartments };
+    this.#listed = job.scope?.compartments ? new Set(job.scope.compartments) : undefined;
   }
 
   /**
@@ -184,14 +187,17 @@ export class AssociatedProvenance {
     for (const [type, ids] of byType) {
       for (const batch of chunks(ids, targetsPerQuery)) {
         for await (const item of this.#scan(this.#memberFilter(type, batch))) {
-          if (resourceLine(item.json, this.#memberRules)?.stream === 'resources') exported.add(`${type}/${item.id}`);
+          if (resourceLine(item.json, this.#memberRules)?.stream !== 'resources') continue;
+          // A patient list: in the compartment of a listed patient (checked here: the list may be far longer than a query takes).
+          if (this.#listed && !patientCompartmentsOf(JSON.parse(item.json) as FhirResource).some((c) => this.#listed!.has(c))) continue;
+          exported.add(`${type}/${item.id}`);
         }
       }
     }
     return exported;
   }
 
-  /** The resources among `ids` that the job's resource items of `resourceType` scan (all its buckets and patient slices at once). */
+  /** The resources among `ids` that the job's resource items of `resourceType` scan, all buckets at once (the patient list is checked by the caller). */
   #memberFilter(resourceType: string, ids: string[]): ExportFilter {
     const { since, typeFilters } = this.job.request;
     const base = this.#base;
@@ -206,7 +212,6 @@ export class AssociatedProvenance {
       },
     };
     if (since) filter.afterMs = Date.parse(since);
-    if (this.job.scope?.compartments) filter.compartments = this.job.scope.compartments;
     return filter;
   }
 
