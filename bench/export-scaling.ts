@@ -5,12 +5,16 @@
  * system exports of it; grow the same store to a large one (default 1,000,000),
  * time exports of that. Each export is checked (every resource once, per type).
  * The ratio large/small is the figure (target ≥ 0.8); the peak RSS of this
- * process (the export worker) is reported too (target < 300 MB).
+ * process (the export worker) is reported too (target < 300 MB). Azurite, the
+ * Cosmos stand-in and the seeding (`npm run seed`) run in processes of their
+ * own, so this process holds only the engine (and the small Entra ID stand-in):
+ * its RSS is the worker's.
  *
  * Run: node --expose-gc --import tsx bench/export-scaling.ts --small 50000 --large 1000000
  */
 import { ClientSecretCredential } from '@azure/identity';
 import { Command, InvalidArgumentError } from 'commander';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { trustCa } from '../common/azure-tls.ts';
 import { createBlobServiceClient } from '../common/blob.ts';
@@ -21,7 +25,7 @@ import { ensureLocalTls } from '../dev/certs.ts';
 import { startEntra } from '../dev/entra/index.ts';
 import { openExportEngine } from '../fhir-server/export/engine/open.ts';
 import { openStore } from '../dev/seed/connection.ts';
-import { seedSynthetic } from '../fhir-server/seed/seed-synthetic.ts';
+import { entryArgs } from '../dev/node-entry.ts';
 import { patientsFor } from './export-data.ts';
 import { sampleMemory } from './export-memory.ts';
 import { checkTotals, median, runExport } from './export-run.ts';
@@ -35,10 +39,26 @@ const cli = new Command('bench:export-scaling')
   .option('--small <n>', 'resources in the small data set', positiveInt, 50_000)
   .option('--large <n>', 'resources in the large data set (the small one grown)', positiveInt, 1_000_000)
   .option('--rounds <n>', 'exports of each size', positiveInt, 2)
+  .option('--item-size <n>', 'export.itemSplitThreshold (default: the engine default)', positiveInt)
   .parse();
-const { small, large, rounds } = cli.opts<{ small: number; large: number; rounds: number }>();
+const { small, large, rounds, itemSize } = cli.opts<{ small: number; large: number; rounds: number; itemSize?: number }>();
 const mib = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 10;
 const log = (line: string): boolean => process.stderr.write(`${line}\n`);
+
+/** Seeds `patients` synthetic patients through `npm run seed` in a process of its own; resolves with its last report line. */
+function seedInChild(patients: number, seed: string, store: { endpoint: string; key: string; caFile?: string }): Promise<string> {
+  const args = [...entryArgs('../dev/seed/main', import.meta.url), '--patients', String(patients), '--seed', seed, '--endpoint', store.endpoint, '--key', store.key];
+  if (store.caFile) args.push('--ca-file', store.caFile);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let last = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    for (const line of chunk.split(/[\r\n]+/)) if (/^seeded /.test(line)) last = line;
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(last) : reject(new Error(`seeding exited with ${code}`))));
+  });
+}
 
 const tls = await ensureLocalTls();
 const [entra, azurite, opened] = await Promise.all([startEntra({ tls }), startAzurite({ tls }), openStore({})]);
@@ -56,11 +76,12 @@ try {
     credential: newCredential(),
     caPem: tls.caPem,
     logger: createLogger('bench-export-scaling', 'warn'),
-    options: { storageAccountUri: azurite.blobUrl, jobPollingFrequencySeconds: 0.2 },
+    options: { storageAccountUri: azurite.blobUrl, jobPollingFrequencySeconds: 0.2, ...(itemSize ? { itemSplitThreshold: itemSize } : {}) },
   });
   engine.pool.start();
   log(`engine: page ${engine.options.maximumNumberOfResourcesPerQuery}, ${engine.options.maximumNumberOfConcurrentJobsAllowed} items in flight, items of ${engine.options.itemSplitThreshold} resources`);
 
+  log(`export worker before the first export: RSS ${mib(process.memoryUsage().rss)} MiB`);
   let peakRss = 0;
   const measure = async (label: string): Promise<{ total: number; rps: number[] }> => {
     const types = await opened.store.listResourceTypes();
@@ -84,21 +105,10 @@ try {
   };
 
   const smallSet = patientsFor(small, 'bench-scaling-a');
-  let seeded = await seedSynthetic(opened.store, { patients: smallSet.patients, seed: 'bench-scaling-a' });
-  log(`seeded ${seeded.resources} resources in ${seeded.ms} ms`);
+  log(await seedInChild(smallSet.patients, 'bench-scaling-a', opened));
   const smallRun = await measure('small');
   const more = patientsFor(Math.max(1, large - smallRun.total), 'bench-scaling-b');
-  let shown = 0;
-  seeded = await seedSynthetic(opened.store, {
-    patients: more.patients,
-    seed: 'bench-scaling-b',
-    onProgress: (n) => {
-      if (n - shown < 100_000) return;
-      shown = n;
-      log(`  grown by ${n}`);
-    },
-  });
-  log(`grew by ${seeded.resources} resources in ${seeded.ms} ms`);
+  log(await seedInChild(more.patients, 'bench-scaling-b', opened));
   const largeRun = await measure('large');
   await engine.pool.stop(1000);
   cosmos.dispose();
@@ -111,6 +121,7 @@ try {
     large_rps: Math.round(median(largeRun.rps)),
     ratio: Math.round((median(largeRun.rps) / median(smallRun.rps)) * 1000) / 1000,
     peak_rss_mb: mib(peakRss),
+    item_size: engine.options.itemSplitThreshold,
   };
   process.stdout.write(
     `export of ${summary.small_resources}: median ${summary.small_rps}/s; of ${summary.large_resources}: median ${summary.large_rps}/s — ratio ${summary.ratio} (target ≥ 0.8); ` +

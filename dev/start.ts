@@ -106,6 +106,7 @@ try {
   const store = await openCosmosResourceStore(cosmos, { databaseId: fhirEnv.FHIR_COSMOS_DATABASE! });
   const patients = Number(opts.patients);
   const seeded = await seedSynthetic(store, { patients, seed: opts.seed });
+  await store.close(); // the fhir-server's exports then wait for no writes of this process
   cosmos.dispose();
   const groupId = patientGroup({ patients, seed: opts.seed }).id;
 

@@ -277,6 +277,7 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
       retention?.stop();
       tokenClient.close();
       connection.close();
+      await store.close?.().catch((error: unknown) => logger.warn({ err: error }, 'retiring the writer lease failed (it runs out by itself)'));
       cosmos.dispose();
       const report = { workersStopped, ms: Date.now() - started };
       logger.info(report, 'fhir-server stopped');

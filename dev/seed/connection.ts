@@ -83,6 +83,7 @@ export async function openStore(options: ConnectionOptions): Promise<OpenStore> 
     ...(caFile ? { caFile } : {}),
     standIn: standIn !== undefined,
     async close() {
+      await store.close?.();
       client.dispose();
       if (standIn && standIn.child.exitCode === null) {
         const exited = new Promise((resolve) => standIn.child.once('exit', resolve));

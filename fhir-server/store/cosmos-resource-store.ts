@@ -85,6 +85,9 @@ export async function openCosmosResourceStore(client: CosmosClient, options: Cos
 }
 
 /** The Cosmos DB adapter of {@link port.ResourceStore}. */
+/** Documents per response of an export page query. */
+const exportResponseItems = 1000;
+
 export class CosmosResourceStore implements port.ResourceStore {
   readonly #documents: ResourceDocuments;
   readonly #types: TypeRegistry;
@@ -209,8 +212,14 @@ export class CosmosResourceStore implements port.ResourceStore {
 
   async queryForExport(query: port.ExportQuery): Promise<port.ExportPage> {
     try {
-      const { resources: docs } = await this.container.items.query<ResourceDocument>(exportPageQuery(query)).fetchAll();
-      const items = docs.map((doc) => toExportItem(doc, query.versions === 'deleted-resources'));
+      // Read in responses of at most 1,000 documents, each turned into compact items (a JSON string per
+      // resource) before the next arrives: a 10,000-resource page then never holds 10,000 parsed documents.
+      const iterator = this.container.items.query<ResourceDocument>(exportPageQuery(query), { maxItemCount: Math.min(query.pageSize, exportResponseItems) });
+      const items: port.ExportItem[] = [];
+      while (iterator.hasMoreResults()) {
+        const { resources: docs } = await iterator.fetchNext();
+        for (const doc of docs) items.push(toExportItem(doc, query.versions === 'deleted-resources'));
+      }
       const last = items.at(-1);
       const page: port.ExportPage = { items, resources: items.flatMap((item) => (item.json === undefined || item.deleted ? [] : [item.json])) };
       if (last && items.length >= query.pageSize) page.continuation = { lastUpdatedMs: last.lastUpdatedMs, id: last.id };
@@ -271,6 +280,10 @@ export class CosmosResourceStore implements port.ResourceStore {
     } catch (error) {
       throw toFhirError(error, 'resolving ids');
     }
+  }
+
+  async close(): Promise<void> {
+    await this.#clock.close();
   }
 }
 

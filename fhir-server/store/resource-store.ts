@@ -224,4 +224,6 @@ export interface ResourceStore {
   findByIdentifier(resourceType: string, system: string | undefined, value: string): Promise<string[]>;
   /** The type of each live resource among `ids` (any type), for resolving `urn:uuid:` references. */
   findTypesOfIds(ids: string[]): Promise<Map<string, string>>;
+  /** This process writes no more through the store for now: its writes in flight end, then snapshot readers stop waiting for it. */
+  close?(): Promise<void>;
 }

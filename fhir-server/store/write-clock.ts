@@ -16,7 +16,7 @@
  *   every write that writer could have stamped at or before T has run out its
  *   timeout, plus the allowed clock skew. A writer idle for a second, with no
  *   write in flight, retires its lease, so readers stop waiting for it (its next
- *   write takes a new lease first).
+ *   write takes a new lease first), and so does one whose store is closed.
  * What remains is a request that reaches the database later than its own
  * timeout after being aborted by the client: documented in docs/history.md.
  */
@@ -149,6 +149,25 @@ export class WriteClock {
       if (waitMs <= 0) return;
       await sleep(Math.min(waitMs, settlePollMs));
     }
+  }
+
+  /**
+   * This process stops writing for now: waits for its writes in flight to land or be abandoned,
+   * then retires its lease at once (not after `idleRetireMs`, which a process about to exit
+   * would never reach: readers would then wait out the whole lease). A later write takes a new
+   * lease first, as after an idle retirement.
+   */
+  async close(): Promise<void> {
+    clearTimeout(this.#idleTimer);
+    if (!this.#system) return;
+    for (;;) {
+      await Promise.all([...this.#inFlight.values()].map((w) => w.landed));
+      while (this.#renewing) await this.#renewing;
+      if (this.#inFlight.size === 0) break;
+    }
+    if (this.#activeUntilMs <= this.#lastStampMs) return; // no lease, or already retired
+    this.#renewing = this.#publish(this.#lastStampMs, true).finally(() => (this.#renewing = undefined));
+    await this.#renewing;
   }
 
   // Renews the presence lease when less than two write timeouts of it remain (one request per lease, not per write).

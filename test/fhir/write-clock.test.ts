@@ -69,4 +69,23 @@ test("another writer's writes in flight make a reader wait out their timeout; on
   assert.ok(short < timing.writeTimeoutMs, `waited ${Math.round(short)} ms: until the writer retired again, not the whole timeout`);
 });
 
+test('a writer closing down waits for its writes in flight, then retires its lease at once (a seeding process that exits holds no reader up)', async () => {
+  const slowRetire = { ...timing, writeTimeoutMs: 4000, idleRetireMs: 60_000 };
+  const writer = new WriteClock(system, slowRetire);
+  const reader = new WriteClock(system, slowRetire);
+  const write = await writer.begin();
+  let closed = false;
+  const closing = writer.close().then(() => (closed = true));
+  await sleep(100);
+  assert.is(closed, false, 'close waits for the write in flight');
+  write.done();
+  await closing;
+  const waited = await elapsed(() => reader.settled(Date.now()));
+  assert.ok(waited < slowRetire.writeTimeoutMs / 2, `waited ${Math.round(waited)} ms for a writer that closed (lease ${slowRetire.writeTimeoutMs} ms + skew otherwise)`);
+  const again = await writer.begin(); // a write after close takes a new lease first
+  const held = await elapsed(() => reader.settled(again.ms));
+  again.done();
+  assert.ok(held >= slowRetire.writeTimeoutMs - 100, `a write after close is covered again: waited ${Math.round(held)} ms`);
+});
+
 test.run();
