@@ -26,6 +26,7 @@ import { openExportEngine, type EngineHooks, type ExportEngineOptions } from './
 import { exportService, exportServiceDefinition } from './export/facade/grpc-service.ts';
 import { KeyVaultDestinationVault } from './export/facade/destination-vault.ts';
 import { registerExportRoutes } from './export/facade/rest-routes.ts';
+import { serverAssociatedData } from './export/facade/options.ts';
 import { CapabilityRegistry } from './fhir/capabilities.ts';
 import { FhirService } from './fhir/fhir-service.ts';
 import { buildAdminRoutes } from './http/admin-routes.ts';
@@ -185,8 +186,8 @@ export async function startFhirServer(loaded: LoadedConfiguration, logger: Logge
     options: {
       defaultContainer: exportSettings.defaultContainer,
       manifestSasUrls: exportSettings.manifestSasUrls,
-      // Earlier versions (_history) and deleted resources (_deleted); other associated data is "not supported" (400 strict, a note lenient).
-      features: { includeAssociatedData: ['_history', '_deleted'] },
+      // Provenance (the IG's two codes), earlier versions (_history) and deleted resources (_deleted); other associated data is "not supported" (400 strict, a note lenient).
+      features: { includeAssociatedData: serverAssociatedData },
     },
     destinations: {
       ...(kvCredential ? { vault: new KeyVaultDestinationVault({ vaultUrl: settings.keyVault.url!, credential: kvCredential, caPem }) } : {}),

@@ -197,14 +197,20 @@ test('patient: POST only, Patient and Group level, Patient/<id> references given
   refused(() => post([{ name: '_type', value: 'Patient', reference: true }]), 'invalid', '_type', /not a Reference/);
 });
 
-test('includeAssociatedData: IG codes pass; custom values are unsupported; anything else is malformed', () => {
-  assert.equal(get('includeAssociatedData=LatestProvenanceResources,RelevantProvenanceResources').request.includeAssociatedData, ['LatestProvenanceResources', 'RelevantProvenanceResources']);
-  refused(() => get('includeAssociatedData=_myPreset'), 'not-supported', 'includeAssociatedData');
-  const { request } = get('includeAssociatedData=_myPreset,LatestProvenanceResources', { prefer: lenient });
-  assert.equal(request.includeAssociatedData, ['LatestProvenanceResources']);
-  assert.match(request.notes[0]!, /_myPreset/);
+test('includeAssociatedData: IG codes pass, comma-separated or repeated; unknown values are refused when strict and noted when lenient; non-codes are malformed', () => {
+  const both = ['LatestProvenanceResources', 'RelevantProvenanceResources'];
+  assert.equal(get('includeAssociatedData=LatestProvenanceResources,RelevantProvenanceResources').request.includeAssociatedData, both);
+  assert.equal(get('includeAssociatedData=LatestProvenanceResources&includeAssociatedData=RelevantProvenanceResources,LatestProvenanceResources').request.includeAssociatedData, both);
+  for (const unknown of ['_myPreset', 'Everything', 'latestprovenanceresources']) {
+    const strict = refused(() => get(`includeAssociatedData=${unknown}`), 'not-supported', 'includeAssociatedData');
+    assert.ok(strict.message.includes(unknown) && strict.message.includes('RelevantProvenanceResources'), strict.message);
+    const { request } = get(`includeAssociatedData=${unknown},LatestProvenanceResources`, { prefer: lenient });
+    assert.equal(request.includeAssociatedData, ['LatestProvenanceResources']);
+    assert.equal(request.notes.length, 1);
+    assert.match(request.notes[0]!, new RegExp(`includeAssociatedData ${unknown} is not supported.*ignored \\(lenient handling\\)`));
+  }
   assert.equal(get('includeAssociatedData=_myPreset', {}, { features: { includeAssociatedData: ['_myPreset'] } }).request.includeAssociatedData, ['_myPreset']);
-  refused(() => get('includeAssociatedData=Everything', { prefer: lenient }), 'invalid', 'includeAssociatedData');
+  for (const bad of ['Every thing', 'a/b', '-x', 'x'.repeat(65)]) refused(() => get(`includeAssociatedData=${encodeURIComponent(bad)}`, { prefer: lenient }), 'invalid', 'includeAssociatedData');
 });
 
 test('unknown and unimplemented parameters: refused when strict, noted when lenient', () => {

@@ -79,7 +79,7 @@ test('every malformed parameter is a 400 OperationOutcome naming the parameter',
     ['/$export?_typeFilter=Observation%3F_sort%3Ddate', '_typeFilter'],
     ['/$export?_elements=Patient.name.given', '_elements'],
     ['/Patient/$export?patient=Patient/1', 'patient'],
-    ['/$export?includeAssociatedData=Everything', 'includeAssociatedData'],
+    ['/$export?includeAssociatedData=Every%20thing', 'includeAssociatedData'],
     ['/$export?_container=../secrets', '_container'],
     ['/$export?_container=a%2Fb', '_container'],
     ['/$export?_container=UPPER', '_container'],
@@ -116,6 +116,19 @@ test('strict handling (the default) refuses unknown parameters and unknown types
   assert.equal(issues.slice(1).map((i) => i.severity), ['warning', 'warning']);
   assert.match(issues[1]!.diagnostics, /_count.*ignored/);
   assert.match(issues[2]!.diagnostics, /Foo.*left out/);
+});
+
+test('an unknown includeAssociatedData value: 400 not-supported when strict; when lenient the kick-off is accepted with the others and the value noted', async () => {
+  const strict = await call(subject.app, 'GET', '/$export?includeAssociatedData=RelevantProvenanceResources,Everything');
+  assert.is(strict.statusCode, 400, strict.body);
+  assert.equal([issue(strict).code, issue(strict).expression], ['not-supported', ['includeAssociatedData']]);
+  assert.match(issue(strict).diagnostics!, /Everything is not supported.*refused/);
+  const lenient = await call(subject.app, 'GET', '/$export?includeAssociatedData=Everything&includeAssociatedData=RelevantProvenanceResources', 'alice', { headers: { prefer: 'respond-async, handling=lenient' } });
+  assert.is(lenient.statusCode, 202, lenient.body);
+  const started = subject.jobs.started.at(-1)!;
+  assert.equal(started.includeAssociatedData, ['RelevantProvenanceResources']);
+  assert.equal(started.notes.length, 1);
+  assert.match(started.notes[0]!, /includeAssociatedData Everything is not supported.*ignored/);
 });
 
 test('Patient and Group level: _type may name types outside the Patient compartment, repeated or comma-separated; the kick-off is accepted in strict handling', async () => {

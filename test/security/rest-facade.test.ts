@@ -207,7 +207,7 @@ test("a download needs read on the file's type, even from the job's own client; 
   const observation = await send(`${a}/Observation`, { method: 'POST', token: writer, headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Observation', status: 'final', code: { text: 'gone' } }) });
   assert.is(observation.status, 201, observation.body);
   assert.is((await send(`${a}/Observation/${JSON.parse(observation.body).id}`, { method: 'DELETE', token: writer })).status, 204);
-  const kicked = await send(`${a}/$export?_type=Patient,Observation&_since=2000-01-01T00:00:00Z&includeAssociatedData=LatestProvenanceResources`, { token: full, headers: { prefer: 'respond-async, handling=lenient' } });
+  const kicked = await send(`${a}/$export?_type=Patient,Observation&_since=2000-01-01T00:00:00Z&includeAssociatedData=_myPreset`, { token: full, headers: { prefer: 'respond-async, handling=lenient' } });
   assert.is(kicked.status, 202, kicked.body);
   const done = await manifestOf(String(kicked.headers['content-location']), a, full);
   assert.is(done.status, 200, done.body);

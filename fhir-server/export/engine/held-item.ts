@@ -74,7 +74,8 @@ export class HeldItem implements StreamHost {
   async fileCommitted(kind: StreamKind, file: FileRecord, state: StreamCheckpoint): Promise<void> {
     await this.change((job, item) => {
       delete item.waiting;
-      const list = kind === 'resources' ? job.output : kind === 'deleted' ? job.deleted : job.errors; // history and deleted-resources items write `resources` files, listed as output
+      // history and deleted-resources items write `resources` files, listed as output; so are the Provenance files
+      const list = kind === 'resources' || kind === 'provenance' ? job.output : kind === 'deleted' ? job.deleted : job.errors;
       const at = list.findIndex((f) => f.fileName === file.fileName);
       if (at >= 0) list[at] = file;
       else list.push(file);
@@ -83,7 +84,7 @@ export class HeldItem implements StreamHost {
   }
 
   /** Stores the streams' durable state; `then` says what becomes of the lease. */
-  async checkpoint(snapshots: Record<StreamKind, StreamCheckpoint>, then: 'keep' | 'give-back' | 'done'): Promise<void> {
+  async checkpoint(snapshots: WorkItem['checkpoint'], then: 'keep' | 'give-back' | 'done'): Promise<void> {
     await this.change((_, item) => {
       item.checkpoint = snapshots;
       item.lease!.heartbeatMs = Date.now();
@@ -114,8 +115,9 @@ export class HeldItem implements StreamHost {
   }
 }
 
-/** File names of a stream: `Patient-3.ndjson`, DELETE Bundles `Patient-deleted-3.ndjson`, stored resources that cannot be exported `OperationOutcome-Patient-3.ndjson`, earlier versions `Patient-history-3.ndjson`, deleted resources `Patient-softdeleted-3.ndjson`. */
+/** File names of a stream: `Patient-3.ndjson`, DELETE Bundles `Patient-deleted-3.ndjson`, stored resources that cannot be exported `OperationOutcome-Patient-3.ndjson`, earlier versions `Patient-history-3.ndjson`, deleted resources `Patient-softdeleted-3.ndjson`, associated Provenance `Provenance-3.ndjson` (numbered with the Provenance item's files). */
 export function filePrefixOf(item: WorkItem, kind: StreamKind): string {
+  if (kind === 'provenance') return 'Provenance';
   if (kind === 'deleted') return `${item.resourceType}-deleted`;
   if (kind === 'errors') return `OperationOutcome-${item.resourceType}`;
   if (item.kind === 'history') return `${item.resourceType}-history`;

@@ -20,6 +20,7 @@ import { deletedLine, lineRulesFor, resourceLine } from './lines.ts';
 import { NdjsonStream } from './ndjson-stream.ts';
 import { rollingBytes } from './options.ts';
 import { scanFilterOf } from './plan.ts';
+import { AssociatedProvenance, provenanceModeOf } from './provenance.ts';
 import { ItemWaits, withItemWaits, type ItemWait } from './waits.ts';
 
 // A dependency call this slow is shown in X-Progress (one job record write when it starts, one when it ends).
@@ -27,9 +28,10 @@ const WAIT_REPORT_AFTER_MS = 1000;
 
 /** Where a resumed scan starts: the earliest `through` of the streams (undefined: from the start). */
 function resumePosition(item: WorkItem): ExportPosition | undefined {
-  const { resources, deleted, errors } = item.checkpoint;
+  const { resources, deleted, errors, provenance } = item.checkpoint;
   let earliest: ExportPosition | undefined;
-  for (const stream of errors ? [resources, deleted, errors] : [resources, deleted]) {
+  for (const stream of [resources, deleted, errors, provenance]) {
+    if (!stream) continue;
     if (!stream.through) return undefined;
     if (!earliest || comparePositions(stream.through, earliest) < 0) earliest = stream.through;
   }
@@ -98,13 +100,24 @@ export class ItemRunner {
     const container = await ctx.destinations.open(job.request.destination);
     const sizes = { block: ctx.options.blockSizeBytes, rolling: rollingBytes(ctx.options) };
     const position = () => this.#position;
-    const streams: Record<StreamKind, NdjsonStream> = {
-      resources: new NdjsonStream('resources', item.resourceType, job.id, container, item.checkpoint.resources, this.#held, sizes, position),
-      deleted: new NdjsonStream('deleted', 'Bundle', job.id, container, item.checkpoint.deleted, this.#held, sizes, position),
-      errors: new NdjsonStream('errors', 'OperationOutcome', job.id, container, item.checkpoint.errors ?? emptyStream(), this.#held, sizes, position),
+    const stream = (kind: StreamKind, fileType: string, checkpoint: StreamCheckpoint | undefined) =>
+      new NdjsonStream(kind, fileType, job.id, container, checkpoint ?? emptyStream(), this.#held, sizes, position);
+    // The Provenance of the resources as of the job's instant (not of earlier versions or deleted resources).
+    const mode = item.kind ? undefined : provenanceModeOf(job);
+    const provenance = mode ? new AssociatedProvenance(ctx.store, job, mode, ctx.options.maximumNumberOfResourcesPerQuery) : undefined;
+    const streams: Record<Exclude<StreamKind, 'provenance'>, NdjsonStream> & { provenance?: NdjsonStream } = {
+      resources: stream('resources', item.resourceType, item.checkpoint.resources),
+      deleted: stream('deleted', 'Bundle', item.checkpoint.deleted),
+      errors: stream('errors', 'OperationOutcome', item.checkpoint.errors),
+      ...(provenance ? { provenance: stream('provenance', 'Provenance', item.checkpoint.provenance) } : {}),
     };
     const all = Object.values(streams);
-    const snapshots = (): Record<StreamKind, StreamCheckpoint> => ({ resources: streams.resources.snapshot(), deleted: streams.deleted.snapshot(), errors: streams.errors.snapshot() });
+    const snapshots = (): WorkItem['checkpoint'] => ({
+      resources: streams.resources.snapshot(),
+      deleted: streams.deleted.snapshot(),
+      errors: streams.errors.snapshot(),
+      ...(streams.provenance ? { provenance: streams.provenance.snapshot() } : {}),
+    });
     const rules = lineRulesFor(job, item);
     const filter = scanFilterOf(job, item);
     this.#position = resumePosition(item);
@@ -122,14 +135,18 @@ export class ItemRunner {
       const page = await calling('the resource store', () =>
         ctx.store.queryForExport({ ...filter, pageSize: ctx.options.maximumNumberOfResourcesPerQuery, ...(continuation ? { continuation } : {}) }),
       );
-      for (const found of page.items) {
+      const lines = page.items.map((found) => (found.deleted && item.kind !== 'deleted-resources') || found.json === undefined ? undefined : resourceLine(found.json, rules, found.versionId));
+      const owned = provenance
+        ? await calling('the resource store', () => provenance.forPage(item.resourceType, page.items.filter((_, at) => lines[at]?.stream === 'resources').map((found) => found.id)))
+        : undefined;
+      for (const [at, found] of page.items.entries()) {
         const prev = this.#position;
         this.#position = { lastUpdatedMs: found.lastUpdatedMs, id: found.id };
         if (found.deleted && item.kind !== 'deleted-resources') await streams.deleted.append(deletedLine(item.resourceType, found.id), prev);
-        else if (found.json !== undefined) {
-          const line = resourceLine(found.json, rules, found.versionId);
-          if (line) await streams[line.stream].append(line.text, prev);
-        }
+        const line = lines[at];
+        if (line) await streams[line.stream].append(line.text, prev);
+        // A resource's Provenance share its scan position: a resumed scan writes both again or neither.
+        for (const extra of owned?.get(found.id) ?? []) await (extra.stream === 'resources' ? streams.provenance! : streams.errors).append(extra.text, prev);
       }
       await ctx.hooks.afterPage?.(job.id, item.index);
       if (!page.continuation) break;
@@ -141,7 +158,7 @@ export class ItemRunner {
     }
     for (const stream of all) await stream.finish();
     await this.#held.checkpoint(snapshots(), 'done');
-    this.#log.info({ exported: streams.resources.exported, deleted: streams.deleted.exported, withheld: streams.errors.exported }, 'work item done');
+    this.#log.info({ exported: streams.resources.exported, deleted: streams.deleted.exported, withheld: streams.errors.exported, provenance: streams.provenance?.exported ?? 0 }, 'work item done');
     await completeIfDone(ctx, job.id);
   }
 

@@ -22,8 +22,8 @@ export interface FileRecord {
   sizeBytes: number;
 }
 
-/** Which of an item's output streams: resources, deletions, and the OperationOutcomes of resources withheld (docs/validation.md). */
-export type StreamKind = 'resources' | 'deleted' | 'errors';
+/** Which of an item's output streams: resources, deletions, the OperationOutcomes of resources withheld (docs/validation.md), and the Provenance of its resources (`includeAssociatedData`). */
+export type StreamKind = 'resources' | 'deleted' | 'errors' | 'provenance';
 
 /** Durable state of one output stream of an item: its open file as staged so far. */
 export interface StreamCheckpoint {
@@ -74,8 +74,8 @@ export interface WorkItem {
   notBeforeMs?: number;
   /** What the item waits for (a token, its destination, a retry), while it cannot progress. */
   waiting?: ItemWait;
-  /** Durable progress per stream (`errors` is absent in records written before items had an error stream). */
-  checkpoint: { resources: StreamCheckpoint; deleted: StreamCheckpoint; errors?: StreamCheckpoint };
+  /** Durable progress per stream (`errors` and `provenance` are absent in records written before items had those streams). */
+  checkpoint: { resources: StreamCheckpoint; deleted: StreamCheckpoint; errors?: StreamCheckpoint; provenance?: StreamCheckpoint };
 }
 
 /** What a Patient or Group export is limited to. */

@@ -70,10 +70,14 @@ export function checkPatientReference(reference: string): string {
   return reference;
 }
 
-/** Checks one `includeAssociatedData` value: an IG code or a `_custom` one. */
+/**
+ * Checks the form of one `includeAssociatedData` value: a code (letters, digits, `_`, `-`; at most 64),
+ * such as the IG's codes or a `_custom` one. A well-formed value the server does not support is the
+ * caller's concern (refused when strict, a note when lenient); only a value no code can be is malformed.
+ */
 export function checkAssociatedData(value: string): string {
-  if (!associatedDataCodes.includes(value) && !/^_[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(value)) {
-    throw invalidParameter('includeAssociatedData', `value "${value.slice(0, 64)}" is neither ${associatedDataCodes.join(' nor ')} nor a _custom value`);
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/.test(value)) {
+    throw invalidParameter('includeAssociatedData', `value "${value.slice(0, 64)}" is not a code (such as ${associatedDataCodes.join(' or ')}, or a _custom value)`);
   }
   return value;
 }

@@ -98,7 +98,10 @@ export function parseKickoff(input: KickoffInput, options: KickoffOptions): Pars
   const includeAssociatedData: string[] = [];
   for (const value of new Set(splitList('includeAssociatedData', many('includeAssociatedData')).map(checkAssociatedData))) {
     if (options.features.includeAssociatedData.includes(value)) includeAssociatedData.push(value);
-    else unsupported('includeAssociatedData', `includeAssociatedData ${value} is not supported by this server`, 'it was ignored');
+    else {
+      const known = options.features.includeAssociatedData.length > 0 ? `it supports ${options.features.includeAssociatedData.join(', ')}` : 'it supports none';
+      unsupported('includeAssociatedData', `includeAssociatedData ${value} is not supported by this server (${known})`, 'it was ignored');
+    }
   }
 
   const request: ParsedKickoff['request'] = {

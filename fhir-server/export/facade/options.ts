@@ -45,6 +45,9 @@ export interface FacadeOptions extends KickoffOptions {
 /** The IG's `includeAssociatedData` codes. */
 export const associatedDataCodes: readonly string[] = Object.freeze(['LatestProvenanceResources', 'RelevantProvenanceResources']);
 
+/** The `includeAssociatedData` values the export engine implements: the IG's codes, earlier versions (`_history`) and deleted resources (`_deleted`). */
+export const serverAssociatedData: readonly string[] = Object.freeze([...associatedDataCodes, '_history', '_deleted']);
+
 /** Defaults: every feature on, the IG's associated-data codes, `fhir-export` container, no poll limit. */
 export const facadeDefaults: Readonly<FacadeOptions> = Object.freeze({
   defaultContainer: exportSettingDefaults.defaultContainer,
