@@ -13,7 +13,7 @@
  * Run: node --expose-gc --import tsx bench/export-scaling.ts --small 50000 --large 1000000
  */
 import { ClientSecretCredential } from '@azure/identity';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { trustCa } from '../common/azure-tls.ts';
@@ -29,12 +29,8 @@ import { entryArgs } from '../dev/node-entry.ts';
 import { patientsFor } from './export-data.ts';
 import { sampleMemory } from './export-memory.ts';
 import { checkTotals, median, runExport } from './export-run.ts';
+import { positiveInt } from './cli-args.ts';
 
-const positiveInt = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('a positive whole number');
-  return n;
-};
 const cli = new Command('bench:export-scaling')
   .option('--small <n>', 'resources in the small data set', positiveInt, 50_000)
   .option('--large <n>', 'resources in the large data set (the small one grown)', positiveInt, 1_000_000)

@@ -18,7 +18,7 @@
  * Run: npm run bench:export -- --resources 200000
  */
 import { ClientSecretCredential } from '@azure/identity';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { trustCa } from '../common/azure-tls.ts';
 import { createBlobServiceClient } from '../common/blob.ts';
@@ -36,12 +36,8 @@ import { writeBaseline } from './export-baseline.ts';
 import { patientsFor } from './export-data.ts';
 import { checkTotals, median, runExport } from './export-run.ts';
 import { sampleMemory } from './export-memory.ts';
+import { positiveInt } from './cli-args.ts';
 
-const positiveInt = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('a positive whole number');
-  return n;
-};
 const cli = new Command('bench:export')
   .option('--resources <n>', 'resources to seed (at least)', positiveInt, 200_000)
   .option('--rounds <n>', 'runs of each (baseline and export, alternated)', positiveInt, 2)

@@ -10,7 +10,7 @@
  *
  *   npm run bench:footprint -- --rounds 5
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,13 +21,10 @@ import { startRoutingSetup } from '../dev/routing-setup.ts';
 import { spawnUntilReady } from '../dev/ready-process.ts';
 import { median } from './export-run.ts';
 import { liveHeapFlags, liveHeapMb } from './live-heap.ts';
+import { positiveInt } from './cli-args.ts';
 
 const cli = new Command('bench:footprint')
-  .option('--rounds <n>', 'starts of each service in each flavour', (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('a positive whole number');
-    return n;
-  }, 3)
+  .option('--rounds <n>', 'starts of each service in each flavour', positiveInt, 3)
   .parse();
 const { rounds } = cli.opts<{ rounds: number }>();
 

@@ -11,7 +11,7 @@
  *
  * Run: node --import tsx bench/history.ts --resources 4000 --writes 4000
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { openCosmosResourceStore } from '../fhir-server/store/cosmos-resource-store.ts';
 import type { CosmosResourceStore } from '../fhir-server/store/cosmos-resource-store.ts';
 import type { ResourceDocument } from '../fhir-server/store/document.ts';
@@ -20,12 +20,8 @@ import type { IdentifiedResource } from '../fhir-server/store/resource-store.ts'
 import { openStore } from '../dev/seed/connection.ts';
 import { syntheticResources } from '../fhir-server/seed/synthetic.ts';
 import { median } from './export-run.ts';
+import { positiveInt } from './cli-args.ts';
 
-const positiveInt = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('a positive whole number');
-  return n;
-};
 const cli = new Command('bench:history')
   .option('--resources <n>', 'resources in each store', positiveInt, 4000)
   .option('--writes <n>', 'writes per round', positiveInt, 4000)

@@ -24,7 +24,7 @@
  * Run: npm run bench:load -- --bundles 24 --rounds 4 --concurrency 4
  * Profile the servers: LOAD_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench:load
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
@@ -40,12 +40,8 @@ import { patientRecord } from '../fhir-server/seed/synthetic-patient.ts';
 import type { IdentifiedResource } from '../fhir-server/store/resource-store.ts';
 import { mapBounded } from '../fhir-server/store/pool.ts';
 import { median } from './export-run.ts';
+import { positiveInt } from './cli-args.ts';
 
-const positiveInt = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('a positive whole number');
-  return n;
-};
 const cli = new Command('bench:load')
   .option('--bundles <n>', 'patient Bundles per round (after the directory Bundles; the 12 Synthea files cycled)', positiveInt, 24)
   .option('--rounds <n>', 'timed rounds of each mode (alternated)', positiveInt, 4)

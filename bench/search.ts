@@ -12,7 +12,7 @@
  *
  * Run: node --import tsx bench/search.ts --resources 200000
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { join } from 'node:path';
 import { repoRoot } from '../dev/certs.ts';
 import type { FhirBundle } from '../fhir-server/fhir/types.ts';
@@ -22,12 +22,8 @@ import { openStore } from '../dev/seed/connection.ts';
 import { seedSynthetic } from '../fhir-server/seed/seed-synthetic.ts';
 import { patientsFor } from './export-data.ts';
 import { measureIndexCost } from './search-index.ts';
+import { positiveInt } from './cli-args.ts';
 
-const positiveInt = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('a positive whole number');
-  return n;
-};
 const cli = new Command('bench:search')
   .option('--resources <n>', 'resources to seed (at least)', positiveInt, 200_000)
   .option('--rounds <n>', 'timed runs of each search', positiveInt, 15)
