@@ -84,10 +84,10 @@ export async function openCosmosResourceStore(client: CosmosClient, options: Cos
   return new CosmosResourceStore(resources, system, options);
 }
 
-/** The Cosmos DB adapter of {@link port.ResourceStore}. */
 /** Documents per response of an export page query. */
 const exportResponseItems = 1000;
 
+/** The Cosmos DB adapter of {@link port.ResourceStore}. */
 export class CosmosResourceStore implements port.ResourceStore {
   readonly #documents: ResourceDocuments;
   readonly #types: TypeRegistry;

@@ -136,7 +136,9 @@ export class AssociatedProvenance {
       const line = resourceLine(provenance.json, this.#rules, provenance.versionId);
       if (!line) continue;
       const id = owner.slice(owner.indexOf('/') + 1);
-      out.set(id, [...(out.get(id) ?? []), line]);
+      const lines = out.get(id) ?? [];
+      lines.push(line);
+      out.set(id, lines);
     }
     return out;
   }
@@ -182,7 +184,9 @@ export class AssociatedProvenance {
     for (const reference of references) {
       const slash = reference.indexOf('/');
       const type = reference.slice(0, slash);
-      byType.set(type, [...(byType.get(type) ?? []), reference.slice(slash + 1)]);
+      const ids = byType.get(type) ?? [];
+      ids.push(reference.slice(slash + 1));
+      byType.set(type, ids);
     }
     for (const [type, ids] of byType) {
       for (const batch of chunks(ids, targetsPerQuery)) {
