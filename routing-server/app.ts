@@ -77,8 +77,12 @@ export async function startRoutingServer(config: RoutingConfig, logger: Logger =
   await containers.start();
   const registry = new CosmosAccountRegistry(containers.source(config.cosmos.accountsContainer!));
   // During a registry outage, accounts and refresh tokens read recently keep answering (cached tokens stay served).
+  const registryGate = new DependencyGate('the registry database (Cosmos DB)');
+  // The containers made sure of: Cosmos DB answers. Calls refused before (not reachable since start-up) must not
+  // keep the gate shut once health says SERVING (this callback runs before the health service's: registered first).
+  void containers.whenReady.then(() => registryGate.open());
   const resilience = {
-    gate: new DependencyGate('the registry database (Cosmos DB)'),
+    gate: registryGate,
     staleIfErrorMs: config.cache.staleIfErrorSeconds * 1000,
     maxEntries: 100_000,
     onStale: (what: string) => logger.debug({ what }, 'registry unavailable; using the document last read'),

@@ -4,7 +4,8 @@
  * dependency said so), and calls through it fail at once with
  * `dependency-unavailable` and a retry-after instead of waiting on a dead
  * service. The first call after the back-off goes through as a probe; its
- * success opens the gate again.
+ * success opens the gate again, and so does `open()` from whoever sees the
+ * dependency answer by other means.
  */
 import { RoutingError, isRoutingError } from './errors.ts';
 import { systemClock, type Clock } from './ports.ts';
@@ -43,6 +44,15 @@ export class DependencyGate {
   /** Whether the last call through the gate failed (the dependency is believed down). */
   get isFailing(): boolean {
     return this.failures > 0;
+  }
+
+  /**
+   * The dependency is known to answer again (it was seen to, outside the gate): the back-off ends
+   * now and starts over at its first step, so no caller is refused for a failure that is over.
+   */
+  open(): void {
+    this.shutUntilMs = 0;
+    this.failures = 0;
   }
 
   /** Runs `call` unless the gate is shut; a `dependency-unavailable` failure shuts it. */

@@ -43,6 +43,20 @@ test('the gate shuts after a failure, fails fast with retry-after, and a probe a
   clock.t += 1_000;
 });
 
+test('open() ends the back-off at once and starts it over (the dependency was seen to answer by other means)', async () => {
+  const gate = new DependencyGate('Cosmos DB', { clock });
+  await failure(gate.run(down));
+  clock.t += 1_000;
+  await failure(gate.run(down));
+  assert.ok(gate.isShut, 'shut for 2 s');
+  gate.open();
+  assert.not.ok(gate.isShut);
+  assert.not.ok(gate.isFailing);
+  assert.is(await gate.run(async () => 'ok'), 'ok', 'not refused');
+  assert.is((await failure(gate.run(down))).retryAfterMs, 1_000, 'the back-off starts over');
+  clock.t += 1_000;
+});
+
 test('the gate honours a longer retry-after from the dependency; other errors pass through without shutting it', async () => {
   const gate = new DependencyGate('Key Vault', { clock });
   const asked = await failure(gate.run(() => Promise.reject(new RoutingError('dependency-unavailable', 'throttled', { retryAfterMs: 7_000 }))));
